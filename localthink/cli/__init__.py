@@ -1,1 +1,44 @@
-"""Command line entry point (filled in below)."""
+"""Command line: a thin layer over the library; every command is a function tests can call."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from localthink import __version__
+from localthink.errors import LocalthinkError
+
+COMMANDS = ("ask", "chat", "export")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="localthink",
+        description="Private chat with small reasoning models (`localthink` alone opens the app).",
+    )
+    parser.add_argument("--version", action="version", version=f"localthink {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from localthink.cli import ask, chat, export
+
+    for module in (ask, chat, export):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; user errors print one line on stderr and return 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["chat", *argv]
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except LocalthinkError as exc:
+        print(f"localthink: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nlocalthink: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -77,7 +77,7 @@ class LlamaEngine:
             architecture=self.gguf.architecture,
             quant=self.gguf.quant,
             size_bytes=self.gguf.size_bytes,
-            n_ctx=self._llm.n_ctx(),
+            n_ctx=self.n_ctx,
             backend=gpu_backend() if self._gpu_layers else "CPU",
             template_source="gguf" if self.template.from_gguf else "fallback (ChatML)",
         )
@@ -99,6 +99,12 @@ class LlamaEngine:
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(f"{self.gguf.path}: llama.cpp could not load it ({exc})") from None
+
+    @property
+    def n_ctx(self) -> int:
+        # llama.cpp may pad the context above what was asked; the Python side's
+        # token buffer keeps the asked size, so the smaller one is the real limit.
+        return min(self._llm.n_ctx(), len(self._llm.input_ids))
 
     def tokenize(self, text: str) -> list[int]:
         add_special = not (self.gguf.bos_token and text.startswith(self.gguf.bos_token))
@@ -126,15 +132,16 @@ class LlamaEngine:
         import llama_cpp
 
         prompt = self.tokenize(self.template.render(messages))
-        n_ctx = self._llm.n_ctx()
+        n_ctx = self.n_ctx
         if len(prompt) >= n_ctx:
             raise PromptTooLongError(
                 f"prompt is {len(prompt)} tokens but the context holds {n_ctx} (raise --ctx)"
             )
         p = params.merged_over(BASE_SAMPLING)
         with self._lock:
-            builder = ReplyBuilder(len(prompt), len(prompt) - self.cached_prefix(prompt),
-                                   self.tags, self.starts_inside)  # fmt: skip
+            builder = ReplyBuilder(
+                len(prompt), len(prompt) - self.cached_prefix(prompt), self.tags, self.starts_inside
+            )
             if p.seed is not None:
                 self._llm.set_seed(p.seed)
             budget = min(p.max_tokens, n_ctx - len(prompt))
@@ -143,9 +150,13 @@ class LlamaEngine:
             reason = "length"
             try:
                 tokens = self._llm.generate(
-                    prompt, top_k=p.top_k, top_p=p.top_p, min_p=p.min_p, temp=p.temperature,
+                    prompt,
+                    top_k=p.top_k,
+                    top_p=p.top_p,
+                    min_p=p.min_p,
+                    temp=p.temperature,
                     repeat_penalty=p.repeat_penalty,
-                )  # fmt: skip
+                )
                 for n, token in enumerate(tokens, start=1):
                     if llama_cpp.llama_vocab_is_eog(vocab, token):
                         reason = "done"

@@ -1,0 +1,124 @@
+"""`localthink ask`: one question from the shell, streamed or as one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+
+from localthink.chat import Session, open_model
+from localthink.cli.options import add_model_flags, add_sampling_flags, load_options, sampling
+from localthink.engine.protocol import AnswerDelta, Done, ReplyStats, ThinkDelta
+from localthink.errors import LocalthinkError
+
+DIM, RESET = "\x1b[2m", "\x1b[0m"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("ask", help="ask one question and print the reply")
+    p.add_argument("question", nargs="?", help="the question; '-' or nothing reads stdin")
+    add_model_flags(p)
+    add_sampling_flags(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming")
+    p.add_argument("--hide-thinking", action="store_true", help="print only the answer")
+    p.set_defaults(run=run)
+
+
+def read_question(arg: str | None) -> str:
+    if arg is None and sys.stdin.isatty():
+        raise LocalthinkError("no question: pass one, or '-' to read it from stdin")
+    text = sys.stdin.read() if arg in (None, "-") else arg
+    if not text.strip():
+        raise LocalthinkError("the question is empty")
+    return text.strip()
+
+
+def figures_line(stats: ReplyStats) -> str:
+    """One line of figures, as the TUI shows under a reply."""
+    parts = []
+    if stats.thinking_tokens:
+        parts.append(f"thought {stats.thinking_s:.1f} s · {stats.thinking_tokens} tok")
+    parts += [
+        f"answer {stats.answer_tokens} tok",
+        f"ttft {stats.ttft_s:.2f} s",
+        f"{stats.gen_tokens_per_s:.1f} tok/s",
+        stats.stop_reason,
+    ]
+    return " · ".join(parts)
+
+
+@contextmanager
+def stop_on_signals(cancel: threading.Event):
+    """SIGINT/SIGTERM stop the reply cleanly (the partial reply is still printed)."""
+
+    def handler(signum, frame):
+        if cancel.is_set():  # a second Ctrl-C: the user really wants out
+            raise KeyboardInterrupt
+        cancel.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run(args: argparse.Namespace) -> int:
+    cancel = threading.Event()
+    with stop_on_signals(cancel):
+        stats = _run(args, cancel)
+    if stats is not None and stats.stop_reason == "stopped":
+        raise LocalthinkError("generation stopped by a signal; the partial reply is above")
+    return 0
+
+
+def _run(args: argparse.Namespace, cancel: threading.Event) -> ReplyStats | None:
+    question = read_question(args.question)
+    opened = open_model(args.model, load_options(args))
+    model = opened.resolved.model
+    if opened.resolved.how in ("default", "configured"):
+        print(f"localthink: using {model.name} ({model.path})", file=sys.stderr)
+    session = Session(
+        opened.engine, opened.params(sampling(args)), opened.system_prompt(args.system)
+    )
+    if args.json:
+        done = None
+        for event in session.send(question, cancel):
+            if isinstance(event, Done):
+                done = event
+        assert done is not None
+        out = {
+            "model": model.name,
+            "model_path": str(model.path),
+            "thinking": done.thinking,
+            "answer": done.answer,
+            "stats": done.stats.to_dict(),
+        }
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+        return done.stats
+    color = sys.stdout.isatty()
+    in_thinking = False
+    stats = None
+    for event in session.send(question, cancel):
+        if isinstance(event, ThinkDelta) and not args.hide_thinking:
+            if not in_thinking:
+                in_thinking = True
+                sys.stdout.write(DIM if color else "")
+            sys.stdout.write(event.text)
+        elif isinstance(event, AnswerDelta):
+            if in_thinking:
+                in_thinking = False
+                sys.stdout.write((RESET if color else "") + "\n\n")
+            sys.stdout.write(event.text)
+        elif isinstance(event, Done):
+            if in_thinking:
+                sys.stdout.write(RESET if color else "")
+            sys.stdout.write("\n")
+            print(figures_line(event.stats), file=sys.stderr)
+            stats = event.stats
+        sys.stdout.flush()
+    return stats

@@ -1,0 +1,54 @@
+"""Flags shared by every command that loads a model."""
+
+from __future__ import annotations
+
+import argparse
+
+from localthink.engine.llama import LoadOptions
+from localthink.engine.protocol import SamplingParams
+
+
+def add_model_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-m",
+        "--model",
+        help="registry name or path to a .gguf (default: configured or smallest local)",
+    )
+    p.add_argument(
+        "--ctx", type=int, help="context window in tokens (default: model's, at most 8192)"
+    )
+    p.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    p.add_argument(
+        "--gpu-layers",
+        type=int,
+        help="layers to offload to the GPU (-1 = all; default: all when a GPU backend is built in)",
+    )
+
+
+def add_sampling_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-tokens", type=int, default=2048, help="most tokens to generate (default 2048)"
+    )
+    p.add_argument("--temperature", type=float, help="sampling temperature (default: the model's)")
+    p.add_argument("--top-p", type=float, help="nucleus sampling (default: the model's)")
+    p.add_argument("--top-k", type=int, help="top-k sampling (default: the model's)")
+    p.add_argument("--seed", type=int, help="random seed, for repeatable replies")
+    p.add_argument("--system", help="system prompt (ignored for models that advise against one)")
+
+
+def load_options(args: argparse.Namespace) -> LoadOptions:
+    for name in ("ctx", "threads", "max_tokens"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise SystemExit(f"localthink: error: --{name.replace('_', '-')} must be at least 1")
+    return LoadOptions(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
+
+
+def sampling(args: argparse.Namespace) -> SamplingParams:
+    return SamplingParams(
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        top_k=args.top_k,
+        seed=args.seed,
+    )

@@ -1,0 +1,235 @@
+"""Conversations and messages in a local SQLite file (WAL mode, one writer lock)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from localthink.config import paths
+from localthink.errors import StoreError
+from localthink.store.schema import migrate
+
+STATUSES = ("streaming", "complete", "stopped", "truncated", "error", "incomplete")
+FIGURES = (
+    "prompt_tokens",
+    "thinking_tokens",
+    "answer_tokens",
+    "ttft_s",
+    "thinking_s",
+    "answer_s",
+    "gen_tokens_per_s",
+    "prompt_tokens_per_s",
+    "stop_reason",
+)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    title: str
+    model: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    conversation_id: int
+    role: str
+    content: str
+    thinking: str
+    model: str
+    params: dict
+    status: str
+    figures: dict
+    created_at: float
+    updated_at: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _message(row: sqlite3.Row) -> StoredMessage:
+    return StoredMessage(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        role=row["role"],
+        content=row["content"],
+        thinking=row["thinking"],
+        model=row["model"],
+        params=json.loads(row["params"] or "{}"),
+        status=row["status"],
+        figures={k: row[k] for k in FIGURES if row[k] is not None},
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class Store:
+    """All reads and writes of chats. Safe to share between the UI and a worker thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA busy_timeout=5000")
+            migrate(self._conn)
+            # A reply still 'streaming' at open time was cut off by a crash or a kill.
+            self._conn.execute(
+                "UPDATE messages SET status = 'incomplete' WHERE status = 'streaming'"
+            )
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StoreError(f"{path}: cannot open the chat store ({exc})") from None
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _tx(self):
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._conn.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: write failed ({exc})") from None
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # conversations
+
+    def new_conversation(self, title: str = "New chat", model: str = "") -> Conversation:
+        now = time.time()
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO conversations (title, model, created_at, updated_at) VALUES (?,?,?,?)",
+                (title, model, now, now),
+            )
+        return self.conversation(cur.lastrowid)
+
+    def conversation(self, conversation_id: int) -> Conversation:
+        row = self._conn.execute(
+            "SELECT * FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no conversation {conversation_id}")
+        return Conversation(**dict(row))
+
+    def conversations(self, search: str = "") -> list[Conversation]:
+        """Newest first; `search` matches titles and message text."""
+        if search:
+            like = f"%{search}%"
+            rows = self._conn.execute(
+                "SELECT DISTINCT c.* FROM conversations c LEFT JOIN messages m"
+                " ON m.conversation_id = c.id WHERE c.title LIKE ? OR m.content LIKE ?"
+                " OR m.thinking LIKE ? ORDER BY c.updated_at DESC, c.id DESC",
+                (like, like, like),
+            ).fetchall()
+        else:
+            rows = self._conn.execute(
+                "SELECT * FROM conversations ORDER BY updated_at DESC, id DESC"
+            ).fetchall()
+        return [Conversation(**dict(r)) for r in rows]
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
+
+    def delete(self, conversation_id: int) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    # messages
+
+    def messages(self, conversation_id: int) -> list[StoredMessage]:
+        rows = self._conn.execute(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+        ).fetchall()
+        return [_message(r) for r in rows]
+
+    def message(self, message_id: int) -> StoredMessage:
+        row = self._conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no message {message_id}")
+        return _message(row)
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str = "",
+        *,
+        thinking: str = "",
+        model: str = "",
+        params: dict | None = None,
+        status: str = "complete",
+    ) -> int:
+        now = time.time()
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO messages (conversation_id, role, content, thinking, model, params,"
+                " status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    conversation_id,
+                    role,
+                    content,
+                    thinking,
+                    model,
+                    json.dumps(params or {}),
+                    status,
+                    now,
+                    now,
+                ),
+            )
+            c.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id)
+            )
+        return cur.lastrowid
+
+    def update_reply(
+        self,
+        message_id: int,
+        thinking: str,
+        answer: str,
+        status: str = "streaming",
+        figures: dict | None = None,
+    ) -> None:
+        """Overwrite a reply's text (and, when done, its status and figures)."""
+        if status not in STATUSES:
+            raise ValueError(status)
+        figures = {k: v for k, v in (figures or {}).items() if k in FIGURES}
+        sets = ", ".join(f"{k} = ?" for k in figures)
+        with self._tx() as c:
+            c.execute(
+                f"UPDATE messages SET thinking = ?, content = ?, status = ?, updated_at = ?"
+                f"{', ' + sets if sets else ''} WHERE id = ?",
+                (thinking, answer, status, time.time(), *figures.values(), message_id),
+            )
+
+    def delete_message(self, message_id: int) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
+
+def open_store(path: Path | None = None) -> Store:
+    """The user's chat store (creating it on first use)."""
+    return Store(path or paths().db_path)

@@ -1,0 +1,351 @@
+"""The chat app: sidebar of conversations, the chat, a message box, a status bar."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from localthink.chat import OpenedModel, Session, Turn
+from localthink.engine.protocol import Done, ReplyStats, SamplingParams
+from localthink.errors import LocalthinkError
+from localthink.store.db import Store, open_store
+from localthink.tui.streaming import EventBuffer
+from localthink.tui.widgets.messages import EmptyState, UserMessage
+from localthink.tui.widgets.prompt import PromptInput
+from localthink.tui.widgets.reply import ReplyView
+from localthink.tui.widgets.sidebar import Sidebar
+from localthink.tui.widgets.status import StatusBar
+
+Opener = Callable[[str | None], OpenedModel]
+
+KEYS = [
+    ("escape", "stop", "Stop reply", "Stop generating; the partial reply is kept, marked stopped"),
+    ("ctrl+n", "new_chat", "New chat", "Start a new conversation"),
+    ("ctrl+t", "fold_thinking", "Fold thinking", "Collapse or expand every thinking block"),
+    ("ctrl+e", "hide_thinking", "Hide thinking", "Hide thinking blocks entirely, or show them"),
+    ("ctrl+r", "regenerate", "Regenerate", "Ask for the last reply again"),
+    ("ctrl+y", "copy_answer", "Copy answer", "Copy the last answer to the clipboard"),
+    ("ctrl+o", "pick_model", "Model", "Switch to another local model"),
+    ("ctrl+f", "search", "Search", "Search conversations by text"),
+    ("f2", "rename_chat", "Rename", "Rename the current conversation"),
+    ("ctrl+delete", "delete_chat", "Delete chat", "Delete the current conversation"),
+    ("f1", "help", "Help", "List every key binding"),
+]
+
+
+class ChatApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "localthink"
+    BINDINGS = [
+        Binding(key, action, label, show=action in ("stop", "new_chat", "pick_model", "help"))
+        for key, action, label, _ in KEYS
+    ]
+
+    def __init__(
+        self,
+        model_spec: str | None = None,
+        *,
+        load_options=None,
+        params: SamplingParams = SamplingParams(),
+        opener: Opener | None = None,
+        store: Store | None = None,
+    ) -> None:
+        super().__init__()
+        self.model_spec = model_spec
+        self.load_options = load_options
+        self.user_params = params
+        self.opener = opener or self._open_real
+        self.store = store
+        self.opened: OpenedModel | None = None
+        self.session: Session | None = None
+        self.conversation_id: int | None = None
+        self.cancel = threading.Event()
+        self.buffer = EventBuffer()
+        self.streaming: tuple[ReplyView, int] | None = None
+        self.hide_thinking = False
+
+    def _open_real(self, spec: str | None) -> OpenedModel:
+        from localthink.chat import open_model
+
+        return open_model(spec, self.load_options)
+
+    # layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Sidebar()
+            with Vertical(id="main"):
+                with VerticalScroll(id="log"):
+                    yield EmptyState(id="empty")
+                yield PromptInput()
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.store is None:
+            self.store = open_store()
+        self.refresh_sidebar()
+        self.query_one(EmptyState).describe(self.model_spec or "default model", loaded=False)
+        self.query_one(PromptInput).focus()
+        self.set_interval(1 / 20, self.drain)
+        self.load_model(self.model_spec)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key, action, label, help_text in KEYS:
+            yield SystemCommand(f"{label} ({key})", help_text, getattr(self, f"action_{action}"))
+
+    # model
+
+    @work(thread=True, exclusive=True, group="load")
+    def load_model(self, spec: str | None) -> None:
+        """Load in the background: the first frame never waits for llama.cpp."""
+        try:
+            opened = self.opener(spec)
+        except LocalthinkError as exc:
+            self.call_from_thread(self._load_failed, str(exc))
+            return
+        self.call_from_thread(self._model_ready, opened)
+
+    def _load_failed(self, message: str) -> None:
+        self.query_one(StatusBar).model = f"no model: {message}"
+        self.notify(message, title="Model not loaded", severity="error", timeout=10)
+
+    def _model_ready(self, opened: OpenedModel) -> None:
+        if self.opened is not None:
+            self.opened.engine.close()
+        self.opened = opened
+        info = opened.engine.info
+        bar = self.query_one(StatusBar)
+        bar.model, bar.quant, bar.backend, bar.ctx_size = (
+            info.name,
+            info.quant,
+            info.backend,
+            info.n_ctx,
+        )
+        if self.query("#empty"):
+            self.query_one(EmptyState).describe(info.name, loaded=True)
+        self.session = self._session_for_current()
+        if info.template_source != "gguf":
+            self.notify(f"{info.name} has no chat template; using {info.template_source}")
+
+    def _session_for_current(self) -> Session | None:
+        if self.opened is None:
+            return None
+        session = Session(
+            self.opened.engine,
+            self.opened.params(self.user_params),
+            self.opened.system_prompt(None),
+        )
+        if self.conversation_id is not None:
+            pending: str | None = None
+            for m in self.store.messages(self.conversation_id):
+                if m.role == "user":
+                    pending = m.content
+                elif pending is not None:
+                    session.turns.append(Turn(pending, m.thinking, m.content, ReplyStats()))
+                    pending = None
+        return session
+
+    # conversations
+
+    def refresh_sidebar(self, search: str = "") -> None:
+        self.query_one(Sidebar).show(self.store.conversations(search), self.conversation_id)
+
+    async def show_conversation(self, conversation_id: int | None) -> None:
+        self.conversation_id = conversation_id
+        log = self.query_one("#log", VerticalScroll)
+        await log.remove_children()
+        if conversation_id is None:
+            empty = EmptyState(id="empty")
+            await log.mount(empty)
+            empty.describe(
+                self.opened.engine.info.name if self.opened else "model", self.opened is not None
+            )
+        else:
+            widgets = []
+            for m in self.store.messages(conversation_id):
+                widgets.append(
+                    UserMessage(m.content) if m.role == "user" else ReplyView.from_stored(m)
+                )
+            await log.mount_all(widgets)
+            self._apply_thinking_visibility()
+            log.scroll_end(animate=False)
+        self.session = self._session_for_current()
+
+    async def on_sidebar_selected(self, event: Sidebar.Selected) -> None:
+        if self.streaming is None:
+            await self.show_conversation(event.conversation_id)
+
+    def on_sidebar_search_changed(self, event: Sidebar.SearchChanged) -> None:
+        self.refresh_sidebar(event.text)
+
+    # asking
+
+    async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
+        await self.ask(event.text)
+
+    async def ask(self, text: str, *, add_user: bool = True) -> None:
+        if self.session is None:
+            self.notify("The model is still loading.", severity="warning")
+            return
+        if self.streaming is not None:
+            self.notify("A reply is still streaming (Esc stops it).", severity="warning")
+            return
+        info = self.opened.engine.info
+        if self.conversation_id is None:
+            conv = self.store.new_conversation(text.splitlines()[0][:48], info.name)
+            await self.show_conversation(conv.id)
+        log = self.query_one("#log", VerticalScroll)
+        if add_user:
+            self.store.add_message(self.conversation_id, "user", text)
+            await log.mount(UserMessage(text))
+        params = self.session.params
+        message_id = self.store.add_message(
+            self.conversation_id,
+            "assistant",
+            model=info.name,
+            params=params.__dict__,
+            status="streaming",
+        )
+        view = ReplyView()
+        await log.mount(view)
+        view.thinking.display = not self.hide_thinking
+        log.scroll_end(animate=False)
+        self.streaming = (view, message_id)
+        self.cancel.clear()
+        self.generate(text, message_id)
+        self.refresh_sidebar()
+
+    @work(thread=True, exclusive=True, group="generate")
+    def generate(self, text: str, message_id: int) -> None:
+        """Run the reply in a worker thread; the UI drains events from the buffer."""
+        from localthink.store.reply_writer import ReplyWriter
+
+        writer = ReplyWriter(self.store, message_id)
+        try:
+            for event in self.session.send(text, self.cancel):
+                writer.on_event(event)
+                self.buffer.put(event)
+        except LocalthinkError as exc:
+            writer.fail("error")
+            self.buffer.fail(str(exc))
+
+    async def drain(self) -> None:
+        if self.streaming is None:
+            return
+        view, message_id = self.streaming
+        events, error = self.buffer.take()
+        if events:
+            log = self.query_one("#log", VerticalScroll)
+            at_bottom = log.scroll_y >= log.max_scroll_y - 1
+            await view.apply(events)
+            if at_bottom:
+                log.scroll_end(animate=False)
+        done = next((e for e in events if isinstance(e, Done)), None)
+        if done is not None or error is not None:
+            if error is not None:
+                view.fail(error)
+                self.notify(error, severity="error")
+            else:
+                bar = self.query_one(StatusBar)
+                bar.ctx_used = done.stats.prompt_tokens + done.stats.gen_tokens
+            self.streaming = None
+            self.refresh_sidebar()
+
+    # actions
+
+    def action_stop(self) -> None:
+        if self.streaming is not None:
+            self.cancel.set()
+
+    async def action_new_chat(self) -> None:
+        if self.streaming is None:
+            await self.show_conversation(None)
+            self.refresh_sidebar()
+            self.query_one(PromptInput).focus()
+
+    def action_fold_thinking(self) -> None:
+        views = list(self.query(ReplyView))
+        fold = not all(v.thinking.collapsed for v in views)
+        for v in views:
+            v.thinking.collapsed = fold
+
+    def action_hide_thinking(self) -> None:
+        self.hide_thinking = not self.hide_thinking
+        self._apply_thinking_visibility()
+
+    def _apply_thinking_visibility(self) -> None:
+        for v in self.query(ReplyView):
+            v.thinking.display = not self.hide_thinking and bool(v.thinking_parts or v.live)
+
+    async def action_regenerate(self) -> None:
+        if self.streaming is not None or self.session is None or not self.session.turns:
+            return
+        turn = self.session.turns.pop()
+        last = [m for m in self.store.messages(self.conversation_id) if m.role == "assistant"][-1]
+        self.store.delete_message(last.id)
+        views = list(self.query(ReplyView))
+        if views:
+            await views[-1].remove()
+        await self.ask(turn.user, add_user=False)
+
+    def action_copy_answer(self) -> None:
+        views = [v for v in self.query(ReplyView) if v.answer_text]
+        if views:
+            self.copy_to_clipboard(views[-1].answer_text)
+            self.notify("Answer copied.")
+
+    def action_pick_model(self) -> None:
+        from localthink.models.resolve import local_models
+        from localthink.tui.screens.model_picker import ModelPicker
+
+        current = self.opened.engine.info.name if self.opened else ""
+
+        def chosen(path: str | None) -> None:
+            if path and self.streaming is None:
+                self.session = None
+                self.query_one(StatusBar).model = f"loading {path}…"
+                self.load_model(path)
+
+        self.push_screen(ModelPicker(local_models(), current), chosen)
+
+    def action_search(self) -> None:
+        self.query_one("#search").focus()
+
+    def action_rename_chat(self) -> None:
+        from localthink.tui.screens.rename import RenameScreen
+
+        if self.conversation_id is None:
+            return
+        conv_id = self.conversation_id
+
+        def renamed(title: str | None) -> None:
+            if title:
+                self.store.rename(conv_id, title)
+                self.refresh_sidebar()
+
+        self.push_screen(RenameScreen(self.store.conversation(conv_id).title), renamed)
+
+    async def action_delete_chat(self) -> None:
+        if self.conversation_id is None or self.streaming is not None:
+            return
+        self.store.delete(self.conversation_id)
+        await self.show_conversation(None)
+        self.refresh_sidebar()
+        self.notify("Conversation deleted.")
+
+    def action_help(self) -> None:
+        from localthink.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen([(k, d) for k, _, _, d in KEYS]))
+
+    def on_unmount(self) -> None:
+        self.cancel.set()

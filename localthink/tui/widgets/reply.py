@@ -1,0 +1,145 @@
+"""One assistant reply: a collapsible thinking block, the Markdown answer, a figures line."""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Collapsible, Markdown, Static
+
+from localthink.engine.protocol import AnswerDelta, Done, Event, ReplyStats, ThinkDelta
+from localthink.store.db import StoredMessage
+
+STOP_WORDS = {"done": "done", "stopped": "stopped", "length": "length"}
+
+
+def figures_text(stats: ReplyStats | dict, status: str = "") -> str:
+    """thinking vs answer tokens and their ratio, ttft, tok/s, stop reason."""
+    f = stats.to_dict() if isinstance(stats, ReplyStats) else stats
+    think, answer = f.get("thinking_tokens", 0), f.get("answer_tokens", 0)
+    parts = [f"thinking {think} tok", f"answer {answer} tok"]
+    if think and answer:
+        parts.append(f"ratio {think / answer:.1f}:1")
+    parts += [f"ttft {f.get('ttft_s', 0):.2f} s", f"{f.get('gen_tokens_per_s', 0):.1f} tok/s"]
+    parts.append(status or STOP_WORDS.get(f.get("stop_reason", ""), "done"))
+    return " · ".join(parts)
+
+
+def thought_title(seconds: float, tokens: int | None) -> str:
+    tail = f" · {tokens} tokens" if tokens is not None else ""
+    return f"Thought for {seconds:.1f} s{tail}"
+
+
+class ThinkingBlock(Collapsible):
+    """The model's reasoning: streams open under a live timer, then folds to one line."""
+
+    DEFAULT_CSS = """
+    ThinkingBlock { border: none; padding: 0; margin: 0 0 0 0; background: transparent; }
+    ThinkingBlock > Contents { padding: 0 0 0 2; }
+    ThinkingBlock .thinking-text { color: $text-muted; }
+    """
+
+    def __init__(self, text: str = "", title: str = "Thinking…", collapsed: bool = False) -> None:
+        self.body = Static(text, classes="thinking-text", markup=False)
+        super().__init__(self.body, title=title, collapsed=collapsed)
+
+
+class ReplyView(Vertical):
+    """Renders a reply from engine events, or from a stored message."""
+
+    DEFAULT_CSS = """
+    ReplyView { height: auto; margin: 0 0 1 0; padding: 0 1; }
+    ReplyView > Markdown { margin: 0; padding: 0; }
+    ReplyView > .figures { color: $text-muted; }
+    """
+
+    def __init__(
+        self,
+        thinking: str = "",
+        answer: str = "",
+        figures: str = "",
+        *,
+        collapsed: bool = False,
+        title: str = "Thinking…",
+        live: bool = True,
+    ) -> None:
+        super().__init__()
+        self.thinking_parts = [thinking] if thinking else []
+        self.answer_text = answer
+        self.live = live
+        self.started = time.monotonic()
+        self.think_seconds: float | None = None
+        self.thinking = ThinkingBlock(thinking, title, collapsed)
+        self.answer = Markdown(answer)
+        self.figures = Static(figures, classes="figures", markup=False)
+        self.done: Done | None = None
+
+    @classmethod
+    def from_stored(cls, m: StoredMessage) -> ReplyView:
+        f = m.figures
+        status = "" if m.status == "complete" else m.status
+        view = cls(
+            m.thinking,
+            m.content,
+            figures_text(f, status) if f else status,
+            collapsed=True,
+            live=False,
+            title=thought_title(f.get("thinking_s", 0), f.get("thinking_tokens")),
+        )
+        view.thinking.display = bool(m.thinking)
+        return view
+
+    def compose(self) -> ComposeResult:
+        yield self.thinking
+        yield self.answer
+        yield self.figures
+
+    def on_mount(self) -> None:
+        if self.live:
+            self._timer = self.set_interval(0.1, self._tick)
+
+    def _tick(self) -> None:
+        if self.think_seconds is None and self.live:
+            self.thinking.title = f"Thinking… {time.monotonic() - self.started:.1f} s"
+
+    async def apply(self, events: list[Event]) -> None:
+        """Render a batch of events (the app drains them from the worker ~20 times a second)."""
+        thinking_changed, answer = False, []
+        for event in events:
+            if isinstance(event, ThinkDelta):
+                self.thinking_parts.append(event.text)
+                thinking_changed = True
+            elif isinstance(event, AnswerDelta):
+                if self.think_seconds is None:
+                    self._end_thinking()
+                answer.append(event.text)
+            elif isinstance(event, Done):
+                self.finish(event)
+        if thinking_changed:
+            self.thinking.body.update("".join(self.thinking_parts))
+        if answer:
+            self.answer_text += "".join(answer)
+            await self.answer.append("".join(answer))
+
+    def _end_thinking(self) -> None:
+        self.think_seconds = time.monotonic() - self.started
+        if self.thinking_parts:
+            self.thinking.title = thought_title(self.think_seconds, None)
+            self.thinking.collapsed = True
+        else:
+            self.thinking.display = False
+
+    def finish(self, done: Done, status: str = "") -> None:
+        self.done = done
+        self.live = False
+        s = done.stats
+        if self.think_seconds is None:
+            self._end_thinking()
+        if done.thinking:
+            self.thinking.title = thought_title(s.thinking_s, s.thinking_tokens)
+        self.figures.update(figures_text(s, status))
+
+    def fail(self, message: str) -> None:
+        self.live = False
+        self.figures.update(f"error: {message}")
