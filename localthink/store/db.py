@@ -74,8 +74,8 @@ def _message(row: sqlite3.Row) -> StoredMessage:
 class Store:
     """All reads and writes of chats. Safe to share between the UI and a worker thread."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: str | Path) -> None:
+        self.path = path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)

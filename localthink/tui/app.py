@@ -79,7 +79,7 @@ class ChatApp(App):
     # layout
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
+        with Horizontal(id="body"):
             yield Sidebar()
             with Vertical(id="main"):
                 with VerticalScroll(id="log"):

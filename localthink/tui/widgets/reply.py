@@ -11,6 +11,8 @@ from textual.widgets import Collapsible, Markdown, Static
 from localthink.engine.protocol import AnswerDelta, Done, Event, ReplyStats, ThinkDelta
 from localthink.store.db import StoredMessage
 
+now = time.monotonic  # module-level so snapshot tests can freeze the live timer
+
 STOP_WORDS = {"done": "done", "stopped": "stopped", "length": "length"}
 
 
@@ -68,7 +70,7 @@ class ReplyView(Vertical):
         self.thinking_parts = [thinking] if thinking else []
         self.answer_text = answer
         self.live = live
-        self.started = time.monotonic()
+        self.started = now()
         self.think_seconds: float | None = None
         self.thinking = ThinkingBlock(thinking, title, collapsed)
         self.answer = Markdown(answer)
@@ -101,7 +103,7 @@ class ReplyView(Vertical):
 
     def _tick(self) -> None:
         if self.think_seconds is None and self.live:
-            self.thinking.title = f"Thinking… {time.monotonic() - self.started:.1f} s"
+            self.thinking.title = f"Thinking… {now() - self.started:.1f} s"
 
     async def apply(self, events: list[Event]) -> None:
         """Render a batch of events (the app drains them from the worker ~20 times a second)."""
@@ -123,7 +125,7 @@ class ReplyView(Vertical):
             await self.answer.append("".join(answer))
 
     def _end_thinking(self) -> None:
-        self.think_seconds = time.monotonic() - self.started
+        self.think_seconds = now() - self.started
         if self.thinking_parts:
             self.thinking.title = thought_title(self.think_seconds, None)
             self.thinking.collapsed = True

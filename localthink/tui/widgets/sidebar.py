@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, ListItem, ListView
@@ -24,6 +25,11 @@ class Sidebar(Vertical):
     Sidebar > Input { margin: 0; }
     Sidebar > ListView { height: 1fr; }
     """
+
+    BINDINGS = [
+        Binding("delete", "app.delete_chat", "Delete chat"),
+        Binding("f2", "app.rename_chat", "Rename"),
+    ]
 
     @dataclass
     class Selected(Message):

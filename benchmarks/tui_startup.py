@@ -1,0 +1,141 @@
+"""Chat app start-up and streaming speed.
+
+1. Time from process start to the first frame on screen: `localthink chat` runs on a
+   pseudo-terminal; the clock stops when the sidebar's search placeholder is drawn.
+   Target < 0.5 s.
+2. Tokens/s of a reply as the user sees it in the app (generated tokens over the time
+   from pressing Enter to the last token rendered) against `localthink ask`'s path
+   (Session → engine, from the call to Done) on the same model, prompt and token
+   count, rounds interleaved. Target ratio >= 0.97.
+
+    python benchmarks/tui_startup.py [--runs 10] [--rounds 5] [--tokens 200]
+
+Writes benchmarks/results/tui_startup.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results" / "tui_startup.json"
+PROMPT = "Explain step by step how a bicycle stays upright while moving."
+
+
+def first_frame_seconds(home: str) -> float:
+    master, slave = os.openpty()
+    env = {**os.environ, "LOCALTHINK_HOME": home, "TERM": "xterm-256color",
+           "COLUMNS": "120", "LINES": "40"}  # fmt: off
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "localthink", "chat"], stdin=slave,
+                            stdout=slave, stderr=slave, env=env, close_fds=True)  # fmt: off
+    os.close(slave)
+    seen = b""
+    try:
+        while time.perf_counter() - t0 < 20:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                seen += os.read(master, 65536)
+                if b"Search chats" in seen:  # the sidebar's placeholder: drawn in frame one
+                    return time.perf_counter() - t0
+        raise RuntimeError("no first frame within 20 s")
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+
+
+async def app_reply(opened, tokens: int) -> float:
+    from localthink.engine.protocol import SamplingParams
+    from localthink.store.db import Store
+    from localthink.tui.app import ChatApp
+    from localthink.tui.widgets.reply import ReplyView
+
+    opened.engine._llm.reset()
+    with tempfile.TemporaryDirectory() as tmp:
+        app = ChatApp(params=SamplingParams(max_tokens=tokens, temperature=0.0),
+                      opener=lambda spec: opened, store=Store(Path(tmp) / "c.db"))  # fmt: off
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.session is None:
+                await pilot.pause(0.01)
+            app.query_one("#prompt").load_text(PROMPT)
+            start = time.perf_counter()
+            await pilot.press("enter")
+            while True:
+                await pilot.pause(0.005)
+                views = app.query(ReplyView)
+                if app.streaming is None and views and views.first().done:
+                    last = time.perf_counter()
+                    break
+            gen = views.first().done.stats.gen_tokens
+            app.opened = None  # keep the shared engine loaded for the next round
+    return gen / (last - start)
+
+
+def ask_reply(opened, tokens: int) -> float:
+    from localthink.chat import Session
+    from localthink.engine.protocol import Done, SamplingParams
+
+    opened.engine._llm.reset()
+    session = Session(opened.engine, SamplingParams(max_tokens=tokens, temperature=0.0))
+    start = time.perf_counter()
+    done = [e for e in session.send(PROMPT) if isinstance(e, Done)][0]
+    return done.stats.gen_tokens / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--tokens", type=int, default=200)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as home:
+        first_frame_seconds(home)  # warm the OS file cache, as a second launch would be
+        starts = [first_frame_seconds(home) for _ in range(args.runs)]
+    print(f"first frame: median {statistics.median(starts):.3f} s over {args.runs} runs")
+
+    from localthink.chat import open_model
+
+    opened = open_model(None)
+    rows = []
+    for i in range(args.rounds):
+        order = ("ask", "app") if i % 2 == 0 else ("app", "ask")
+        row = {}
+        for which in order:
+            if which == "ask":
+                row["ask_tps"] = ask_reply(opened, args.tokens)
+            else:
+                row["app_tps"] = asyncio.run(app_reply(opened, args.tokens))
+        row["ratio"] = row["app_tps"] / row["ask_tps"]
+        rows.append(row)
+        print(f"round {i + 1}: ask {row['ask_tps']:.1f} tok/s, app {row['app_tps']:.1f} tok/s, "
+              f"ratio {row['ratio']:.3f}")  # fmt: off
+    result = {
+        "benchmark": "tui_startup",
+        "model": opened.resolved.model.name,
+        "first_frame_s_median": statistics.median(starts),
+        "first_frame_s_runs": starts,
+        "first_frame_target_s": 0.5,
+        "render_ratio_median": statistics.median(r["ratio"] for r in rows),
+        "render_ratio_target": 0.97,
+        "tokens": args.tokens,
+        "rows": rows,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"render ratio median {result['render_ratio_median']:.3f} → {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

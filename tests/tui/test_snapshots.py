@@ -1,0 +1,85 @@
+"""Snapshots of what the user sees, with a scripted engine so every frame is repeatable.
+
+Update after a deliberate UI change: pytest tests/tui/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from localthink.store.db import Store
+from localthink.tui import widgets
+from localthink.tui.app import ChatApp
+from localthink.tui.widgets.reply import ReplyView
+from tests.scripted_engine import ANSWER, THINK, ScriptedEngine, scripted_opener
+
+SIZE = (110, 30)
+
+
+@pytest.fixture(autouse=True)
+def frozen_timer(monkeypatch):
+    monkeypatch.setattr(widgets.reply, "now", lambda: 100.0)
+
+
+async def settle(pilot, condition):
+    for _ in range(400):
+        await pilot.pause(0.02)
+        if condition():
+            return
+    raise AssertionError("app did not settle")
+
+
+def app_with(engine, tmp_path) -> ChatApp:
+    return ChatApp(opener=scripted_opener(engine), store=Store(tmp_path / "chats.db"))
+
+
+async def ask(pilot, app, text="What is 17 × 23?"):
+    await settle(pilot, lambda: app.session is not None)
+    app.query_one("#prompt").load_text(text)
+    await pilot.press("enter")
+
+
+def test_mid_thinking(snap_compare, tmp_path):
+    engine = ScriptedEngine(THINK + ANSWER, pause_at=12)
+    app = app_with(engine, tmp_path)
+
+    async def run_before(pilot):
+        await ask(pilot, app)
+        await settle(pilot, lambda: engine.paused.is_set() and app.query(ReplyView)
+                     and len(app.query_one(ReplyView).thinking_parts) >= 11)  # fmt: off
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_after_answer(snap_compare, tmp_path):
+    app = app_with(ScriptedEngine(THINK + ANSWER), tmp_path)
+
+    async def run_before(pilot):
+        await ask(pilot, app)
+        await settle(pilot, lambda: app.streaming is None and app.query(ReplyView)
+                     and app.query_one(ReplyView).done is not None)  # fmt: off
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_model_picker(snap_compare, tmp_path):
+    app = app_with(ScriptedEngine(ANSWER), tmp_path)
+
+    async def run_before(pilot):
+        await settle(pilot, lambda: app.session is not None)
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_help(snap_compare, tmp_path):
+    app = app_with(ScriptedEngine(ANSWER), tmp_path)
+
+    async def run_before(pilot):
+        await settle(pilot, lambda: app.session is not None)
+        await pilot.press("f1")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
