@@ -81,12 +81,18 @@ class OpenedModel:
         return system
 
 
-def open_model(spec: str | None, load_options=None) -> OpenedModel:
-    """Resolve a model name or path and load it in the llama.cpp engine."""
+def open_model(spec: str | None, load_options=None, *, subprocess: bool = False) -> OpenedModel:
+    """Resolve a model name or path and load it in the llama.cpp engine.
+
+    `subprocess=True` runs the engine in a child process (the chat app does, so that
+    rendering never competes with generation for the GIL).
+    """
     from localthink.engine.llama import LlamaEngine, LoadOptions
 
     resolved = resolve_model(spec)
     entry = resolved.model.entry
+    if subprocess:
+        from localthink.engine.subprocess_engine import SubprocessEngine as LlamaEngine
     engine = LlamaEngine(
         resolved.model.path,
         load_options or LoadOptions(),

@@ -9,7 +9,6 @@ import sys
 import threading
 from contextlib import contextmanager
 
-from localthink.chat import Session, open_model
 from localthink.cli.options import add_model_flags, add_sampling_flags, load_options, sampling
 from localthink.engine.protocol import AnswerDelta, Done, ReplyStats, ThinkDelta
 from localthink.errors import LocalthinkError
@@ -77,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, cancel: threading.Event) -> ReplyStats | None:
+    from localthink.chat import Session, open_model  # not at import: `localthink chat` skips it
+
     question = read_question(args.question)
     opened = open_model(args.model, load_options(args))
     model = opened.resolved.model

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from localthink.engine.llama import LoadOptions
-from localthink.engine.protocol import SamplingParams
+from localthink.engine.protocol import LoadOptions, SamplingParams
 
 
 def add_model_flags(p: argparse.ArgumentParser) -> None:

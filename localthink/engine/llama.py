@@ -6,10 +6,16 @@ import codecs
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from localthink.engine.protocol import Event, Message, ModelInfo, SamplingParams, ThinkTags
+from localthink.engine.protocol import (
+    Event,
+    LoadOptions,
+    Message,
+    ModelInfo,
+    SamplingParams,
+    ThinkTags,
+)
 from localthink.engine.reply import ReplyBuilder
 from localthink.engine.template import ChatTemplate, template_for
 from localthink.errors import GenerationError, ModelLoadError, PromptTooLongError
@@ -24,15 +30,6 @@ BASE_SAMPLING = {
     "min_p": 0.05,
     "repeat_penalty": 1.0,
 }
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    """How to load a model; None picks a default for this machine."""
-
-    n_ctx: int | None = None
-    n_threads: int | None = None
-    n_gpu_layers: int | None = None
 
 
 def default_threads() -> int:

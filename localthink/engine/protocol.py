@@ -20,6 +20,15 @@ class Message:
 
 
 @dataclass(frozen=True)
+class LoadOptions:
+    """How to load a model; None picks a default for this machine."""
+
+    n_ctx: int | None = None
+    n_threads: int | None = None
+    n_gpu_layers: int | None = None
+
+
+@dataclass(frozen=True)
 class SamplingParams:
     """How to sample one reply; None means "use the model's default"."""
 

@@ -25,6 +25,9 @@ from localthink.tui.widgets.status import StatusBar
 
 Opener = Callable[[str | None], OpenedModel]
 
+# How often streamed text reaches the screen: at 100 tok/s, five tokens a frame.
+DRAIN_INTERVAL = 1 / 20
+
 KEYS = [
     ("escape", "stop", "Stop reply", "Stop generating; the partial reply is kept, marked stopped"),
     ("ctrl+n", "new_chat", "New chat", "Start a new conversation"),
@@ -74,7 +77,7 @@ class ChatApp(App):
     def _open_real(self, spec: str | None) -> OpenedModel:
         from localthink.chat import open_model
 
-        return open_model(spec, self.load_options)
+        return open_model(spec, self.load_options, subprocess=True)
 
     # layout
 
@@ -94,7 +97,7 @@ class ChatApp(App):
         self.refresh_sidebar()
         self.query_one(EmptyState).describe(self.model_spec or "default model", loaded=False)
         self.query_one(PromptInput).focus()
-        self.set_interval(1 / 20, self.drain)
+        self.set_interval(DRAIN_INTERVAL, self.drain)
         self.load_model(self.model_spec)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

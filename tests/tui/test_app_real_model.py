@@ -43,7 +43,7 @@ def make_app(tmp_path, model, slow=False, **params):
     store = Store(tmp_path / "chats.db")
 
     def opener(spec):
-        opened = open_model(str(model), LoadOptions(n_ctx=2048))
+        opened = open_model(str(model), LoadOptions(n_ctx=2048), subprocess=True)  # as the app
         return OpenedModel(Throttled(opened.engine), opened.resolved) if slow else opened
 
     app = ChatApp(params=SamplingParams(temperature=0.0, **params), opener=opener, store=store)

@@ -1,0 +1,134 @@
+"""Run the llama.cpp engine in a child process, for the chat app.
+
+Inside one process the UI thread and the generation thread share the GIL: every
+ctypes call llama-cpp-python makes per token waits while Textual lays out and
+renders, and generation ran ~20 % slower in the app than in `localthink ask`
+(benchmarks/tui_startup.py). A child process has its own interpreter, so the
+UI cannot slow generation. Events cross a pipe as pickled dataclasses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from localthink.engine.protocol import Event, LoadOptions, Message, SamplingParams, ThinkTags
+from localthink.errors import GenerationError, LocalthinkError
+
+
+def _serve(conn, cancel, path: str, options, tags: ThinkTags, name: str | None) -> None:
+    """The child: load the model, then answer requests until the pipe closes."""
+    if not os.environ.get("LOCALTHINK_DEBUG"):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)  # llama.cpp must not draw over the parent's terminal UI
+        os.dup2(devnull, 2)
+    from localthink.engine.llama import LlamaEngine
+
+    try:
+        engine = LlamaEngine(path, options, tags, name)
+    except LocalthinkError as exc:
+        conn.send(("error", exc))
+        return
+    conn.send(("ready", engine.info))
+    try:
+        while True:
+            request = conn.recv()
+            if request[0] == "stream":
+                try:
+                    for event in engine.stream(request[1], request[2], cancel):
+                        conn.send(("event", event))
+                    conn.send(("end",))
+                except LocalthinkError as exc:
+                    conn.send(("error", exc))
+            elif request[0] == "count":
+                conn.send(("count", engine.count_tokens(request[1])))
+            else:
+                break
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        pass  # the parent went away
+    finally:
+        engine.close()
+
+
+class SubprocessEngine:
+    """The Engine protocol, served by a LlamaEngine in a child process."""
+
+    def __init__(self, path: str | Path, options=None, tags: ThinkTags = ThinkTags(),
+                 name: str | None = None) -> None:  # fmt: skip
+        ctx = multiprocessing.get_context("spawn")
+        # Textual swaps sys.stdout/stderr for objects without a real fileno, which
+        # multiprocessing hands to its helper processes: give it the real streams.
+        with contextlib.redirect_stdout(sys.__stdout__), contextlib.redirect_stderr(sys.__stderr__):
+            self._conn, child_conn = ctx.Pipe()
+            self._cancel = ctx.Event()
+            self._proc = ctx.Process(
+                target=_serve,
+                args=(child_conn, self._cancel, str(path), options or LoadOptions(), tags, name),
+                daemon=True,
+            )
+            self._proc.start()
+        child_conn.close()
+        self._lock = threading.Lock()
+        self.info = self._receive()[1]
+
+    def _receive(self) -> tuple:
+        while not self._conn.poll(0.1):
+            if not self._proc.is_alive():
+                raise GenerationError(
+                    f"the model process died (exit code {self._proc.exitcode}; out of memory?)"
+                )
+        try:
+            message = self._conn.recv()
+        except EOFError:
+            raise GenerationError("the model process died (out of memory?)") from None
+        if message[0] == "error":
+            raise message[1]
+        return message
+
+    def stream(self, messages: list[Message], params: SamplingParams,
+               cancel: threading.Event | None = None) -> Iterator[Event]:  # fmt: skip
+        with self._lock:
+            self._cancel.clear()
+            self._conn.send(("stream", messages, params))
+            finished = False
+            try:
+                while True:
+                    if cancel is not None and cancel.is_set():
+                        self._cancel.set()
+                    if not self._conn.poll(0.05):
+                        if not self._proc.is_alive():
+                            finished = True
+                            raise GenerationError("the model process died mid-reply")
+                        continue
+                    message = self._receive()
+                    if message[0] == "end":
+                        finished = True
+                        return
+                    yield message[1]
+            except LocalthinkError:
+                finished = True
+                raise
+            finally:
+                if not finished:  # the caller stopped reading: stop the child and drain
+                    self._cancel.set()
+                    while self._receive()[0] != "end":
+                        pass
+
+    def count_tokens(self, text: str) -> int:
+        with self._lock:
+            self._conn.send(("count", text))
+            return self._receive()[1]
+
+    def close(self) -> None:
+        if self._proc.is_alive():
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self._conn.send(("close",))
+            self._proc.join(timeout=5)
+            if self._proc.is_alive():
+                self._proc.kill()
+        self._conn.close()
