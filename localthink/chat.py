@@ -65,6 +65,7 @@ class Session:
 class OpenedModel:
     engine: Engine
     resolved: ResolvedModel
+    warning: str | None = None
 
     @property
     def entry(self) -> ModelEntry | None:
@@ -88,8 +89,10 @@ def open_model(spec: str | None, load_options=None, *, subprocess: bool = False)
     rendering never competes with generation for the GIL).
     """
     from localthink.engine.llama import LlamaEngine, LoadOptions
+    from localthink.models.fit import fit_warning
 
     resolved = resolve_model(spec)
+    warning = fit_warning(resolved.model.size_bytes)
     entry = resolved.model.entry
     if subprocess:
         from localthink.engine.subprocess_engine import SubprocessEngine as LlamaEngine
@@ -99,4 +102,4 @@ def open_model(spec: str | None, load_options=None, *, subprocess: bool = False)
         tags=entry.tags if entry else ThinkTags(),
         name=resolved.model.name,
     )
-    return OpenedModel(engine, resolved)
+    return OpenedModel(engine, resolved, warning)

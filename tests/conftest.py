@@ -29,6 +29,8 @@ def isolated_home(tmp_path_factory, monkeypatch) -> Path:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("LOCALTHINK_HOME", str(home))
     monkeypatch.delenv("LOCALTHINK_MODEL", raising=False)
+    monkeypatch.setenv("HF_HOME", str(home / "hf"))  # never the user's own HF cache
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     return home
 
 

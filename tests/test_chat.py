@@ -18,7 +18,7 @@ def test_history_sends_earlier_answers_without_their_thinking(think_engine):
 
 
 def test_registry_sampling_defaults_apply_under_user_flags(engine):
-    entry = load_registry()["deepseek-r1-distill-qwen-1.5b"]
+    entry = load_registry()["r1-distill-qwen-1.5b"]
     opened = OpenedModel(engine, ResolvedModel(LocalModel("r1", engine.gguf.path, entry), "name"))
     assert opened.params(SamplingParams()).temperature == 0.6
     assert opened.params(SamplingParams()).top_p == 0.95
@@ -26,7 +26,7 @@ def test_registry_sampling_defaults_apply_under_user_flags(engine):
 
 
 def test_r1_distills_get_no_system_prompt(engine):
-    r1 = load_registry()["deepseek-r1-distill-qwen-1.5b"]
+    r1 = load_registry()["r1-distill-qwen-1.5b"]
     qwen = load_registry()["qwen3-0.6b"]
     path = engine.gguf.path
     assert (

@@ -8,8 +8,6 @@ import sys
 from localthink import __version__
 from localthink.errors import LocalthinkError
 
-COMMANDS = ("ask", "chat", "export")
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -18,9 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"localthink {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from localthink.cli import ask, chat, export
+    from localthink.cli import ask, chat, export, models
 
-    for module in (ask, chat, export):
+    for module in (ask, chat, models, export):
         module.add_parser(sub)
     return parser
 

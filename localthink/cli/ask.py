@@ -81,6 +81,8 @@ def _run(args: argparse.Namespace, cancel: threading.Event) -> ReplyStats | None
     question = read_question(args.question)
     opened = open_model(args.model, load_options(args))
     model = opened.resolved.model
+    if opened.warning:
+        print(f"localthink: warning: {opened.warning}", file=sys.stderr)
     if opened.resolved.how in ("default", "configured"):
         print(f"localthink: using {model.name} ({model.path})", file=sys.stderr)
     session = Session(

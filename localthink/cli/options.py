@@ -26,7 +26,7 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
 
 def add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--max-tokens", type=int, default=2048, help="most tokens to generate (default 2048)"
+        "--max-tokens", type=int, help="most tokens to generate (default: the model's, else 2048)"
     )
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the model's)")
     p.add_argument("--top-p", type=float, help="nucleus sampling (default: the model's)")

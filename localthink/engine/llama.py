@@ -22,6 +22,7 @@ from localthink.errors import GenerationError, ModelLoadError, PromptTooLongErro
 from localthink.models.gguf_file import GGUFInfo, read_gguf_info
 
 DEFAULT_CTX = 8192
+DEFAULT_MAX_TOKENS = 2048
 # llama.cpp's own sampling defaults, used when neither the model nor the user sets one.
 BASE_SAMPLING = {
     "temperature": 0.8,
@@ -141,7 +142,7 @@ class LlamaEngine:
             )
             if p.seed is not None:
                 self._llm.set_seed(p.seed)
-            budget = min(p.max_tokens, n_ctx - len(prompt))
+            budget = min(p.max_tokens or DEFAULT_MAX_TOKENS, n_ctx - len(prompt))
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             vocab = self._llm._model.vocab
             reason = "length"

@@ -32,7 +32,7 @@ class LoadOptions:
 class SamplingParams:
     """How to sample one reply; None means "use the model's default"."""
 
-    max_tokens: int = 2048
+    max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None

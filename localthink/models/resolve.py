@@ -1,4 +1,4 @@
-"""Turn what the user typed (a path, a registry name, nothing) into a GGUF on disk."""
+"""Turn what the user typed (a path, NAME[:QUANT], nothing) into a GGUF on disk."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from localthink.config import Paths, load_settings, paths
 from localthink.errors import ModelNotFoundError
-from localthink.models.registry import ModelEntry, load_registry
+from localthink.models.registry import ModelEntry, QuantFile, load_registry
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class LocalModel:
     name: str
     path: Path
     entry: ModelEntry | None
+    quant: str = ""
 
     @property
     def size_bytes(self) -> int:
@@ -30,42 +31,60 @@ class ResolvedModel:
     how: str  # "path" | "name" | "configured" | "default"
 
 
-def installed_path(entry: ModelEntry, p: Paths) -> Path | None:
-    """Where a registry model is on disk: pulled into models_dir, or shipped by a package."""
-    pulled = p.models_dir / entry.file
-    if pulled.exists():
-        return pulled
-    return entry.bundled_path()
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """ "name:Q4_K_M" → ("name", "Q4_K_M"); "name" → ("name", None)."""
+    name, _, quant = spec.partition(":")
+    return name, (quant or None)
+
+
+def installed_path(entry: ModelEntry, q: QuantFile, p: Paths) -> Path | None:
+    """Where one quant of a registry model is on disk, if anywhere."""
+    if q.path:
+        return Path(q.path) if Path(q.path).exists() else None
+    dropped = p.models_dir / q.file
+    if dropped.exists():
+        return dropped
+    if entry.bundled:
+        return entry.bundled_path(q.quant)
+    if entry.repo:
+        from localthink.models.hub import cached_path
+
+        return cached_path(entry.repo, q)
+    return None
+
+
+def display_name(entry: ModelEntry, quant: str) -> str:
+    return entry.name if quant == entry.default_quant else f"{entry.name}:{quant}"
 
 
 def local_models(p: Paths | None = None) -> list[LocalModel]:
-    """Every GGUF localthink can run without a download: registry models and imported files."""
+    """Every GGUF localthink can run without a download."""
     p = p or paths()
     registry = load_registry(p)
     found: dict[Path, LocalModel] = {}
     for entry in registry.values():
-        path = installed_path(entry, p)
-        if path is not None:
-            found[path.resolve()] = LocalModel(entry.name, path, entry)
+        for q in entry.quants.values():
+            path = installed_path(entry, q, p)
+            if path is not None:
+                found[path.resolve()] = LocalModel(
+                    display_name(entry, q.quant), path, entry, q.quant
+                )
     if p.models_dir.is_dir():
-        by_file = {e.file: e for e in registry.values()}
         for path in sorted(p.models_dir.glob("*.gguf")):
-            if path.resolve() not in found:
-                entry = by_file.get(path.name)
-                found[path.resolve()] = LocalModel(entry.name if entry else path.stem, path, entry)
+            found.setdefault(path.resolve(), LocalModel(path.stem, path, None))
     return sorted(found.values(), key=lambda m: m.name)
 
 
 def entry_for_path(path: Path, p: Paths | None = None) -> ModelEntry | None:
     """The registry entry whose file name matches, for per-model defaults."""
     for entry in load_registry(p or paths()).values():
-        if entry.file == path.name:
+        if any(q.file == path.name for q in entry.quants.values()):
             return entry
     return None
 
 
 def resolve_model(spec: str | None, p: Paths | None = None) -> ResolvedModel:
-    """A path, a model name, the configured default, or the smallest local model."""
+    """A path, NAME[:QUANT], the configured default, or the smallest local model."""
     p = p or paths()
     if not spec:
         configured = load_settings(p).default_model
@@ -81,14 +100,24 @@ def resolve_model(spec: str | None, p: Paths | None = None) -> ResolvedModel:
     if as_path.exists() or spec.endswith(".gguf") or "/" in spec or "\\" in spec:
         if not as_path.exists():
             raise ModelNotFoundError(f"{spec}: no such file")
-        return ResolvedModel(LocalModel(as_path.stem, as_path, entry_for_path(as_path, p)), "path")
+        entry = entry_for_path(as_path, p)
+        return ResolvedModel(LocalModel(as_path.stem, as_path, entry), "path")
+    name, quant = split_spec(spec)
+    registry = load_registry(p)
+    if name in registry:
+        entry = registry[name]
+        wanted = [entry.quant(quant)] if quant else [entry.quant(None), *entry.quants.values()]
+        for q in wanted:
+            path = installed_path(entry, q, p)
+            if path is not None:
+                return ResolvedModel(
+                    LocalModel(display_name(entry, q.quant), path, entry, q.quant), "name"
+                )
+        raise ModelNotFoundError(f"model {spec} is not downloaded: run `localthink pull {spec}`")
     for model in local_models(p):
         if model.name == spec:
             return ResolvedModel(model, "name")
-    registry = load_registry(p)
-    if spec in registry:
-        raise ModelNotFoundError(f"model {spec} is not installed: run `localthink pull {spec}`")
     known = sorted(set(registry) | {m.name for m in local_models(p)})
-    close = difflib.get_close_matches(spec, known, n=3)
+    close = difflib.get_close_matches(name, known, n=3)
     hint = f" (did you mean {', '.join(close)}?)" if close else " (see `localthink models`)"
     raise ModelNotFoundError(f"unknown model {spec!r}{hint}")

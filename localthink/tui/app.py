@@ -136,6 +136,8 @@ class ChatApp(App):
         if self.query("#empty"):
             self.query_one(EmptyState).describe(info.name, loaded=True)
         self.session = self._session_for_current()
+        if opened.warning:
+            self.notify(opened.warning, title="Memory", severity="warning", timeout=10)
         if info.template_source != "gguf":
             self.notify(f"{info.name} has no chat template; using {info.template_source}")
 

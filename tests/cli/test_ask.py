@@ -102,7 +102,7 @@ def test_streamed_output_shows_thinking_then_answer(think_gguf, isolated_home):
     [
         ("/no/such/model.gguf", "no such file"),
         ("no-such-model", "unknown model"),
-        ("qwen3-4b", "not installed"),
+        ("qwen3-4b", "not downloaded"),
     ],
 )
 def test_bad_model_is_one_line_exit_2(model, message, isolated_home):

@@ -15,7 +15,7 @@ from localthink.models.resolve import LocalModel
 
 def model_row(m: LocalModel, current: str) -> str:
     size = m.size_bytes / 2**30
-    quant = m.entry.quant if m.entry and m.entry.quant else "?"
+    quant = m.quant or "?"
     fit = "fits" if fits(m.size_bytes) else "too big for free RAM"
     mark = "● " if m.name == current else "  "
     return f"{mark}{m.name:<32} {size:6.2f} GB  {quant:<7} {fit}"

@@ -1,0 +1,83 @@
+"""Resumable download of one Hub file into the standard Hugging Face cache layout.
+
+Written by hand because huggingface_hub (>= 1.x) downloads into a per-process
+temporary file and deletes it when interrupted, so a Ctrl+C or a dropped
+connection loses everything fetched so far. Here the partial blob is kept and
+the next attempt asks only for the missing bytes (HTTP Range). URLs, auth
+headers, metadata and the cache layout are huggingface_hub's own, so files
+pulled here are found by `try_to_load_from_cache` and by every HF tool.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+CHUNK = 1 << 20
+
+
+def repo_folder(cache: Path, repo: str) -> Path:
+    return cache / f"models--{repo.replace('/', '--')}"
+
+
+def partial_path(cache: Path, repo: str, etag: str) -> Path:
+    return repo_folder(cache, repo) / "blobs" / f"{etag}.localthink-partial"
+
+
+class TransferError(OSError):
+    """The connection failed or dropped; what arrived is kept for the next attempt."""
+
+
+def download(url: str, cache: Path, repo: str, filename: str, etag: str, commit: str,
+             size: int, revision: str = "main", progress: bool = True) -> Path:  # fmt: skip
+    """Fetch (or finish fetching) a file; return its snapshot path in the cache."""
+    from huggingface_hub.utils import build_hf_headers, get_session
+
+    folder = repo_folder(cache, repo)
+    blob = folder / "blobs" / etag
+    part = partial_path(cache, repo, etag)
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    have = part.stat().st_size if part.exists() else 0
+    headers = build_hf_headers(token=os.environ.get("HF_TOKEN"))
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+               TransferSpeedColumn(), TimeRemainingColumn())  # fmt: skip
+    with (
+        Progress(*columns, disable=not progress, transient=False) as bar,
+        get_session().stream(
+            "GET", url, headers=headers, follow_redirects=True, timeout=60
+        ) as response,
+    ):
+        response.raise_for_status()
+        if have and response.status_code != 206:  # server ignored the Range: start over
+            have = 0
+        task = bar.add_task(filename, total=size, completed=have)
+        with part.open("ab" if have else "wb") as out:
+            try:
+                for chunk in response.iter_bytes(CHUNK):
+                    out.write(chunk)
+                    bar.advance(task, len(chunk))
+            except Exception as exc:  # the HTTP client's errors are not OSErrors
+                if isinstance(exc, OSError) or type(exc).__module__.startswith("httpx"):
+                    raise TransferError(f"connection lost: {type(exc).__name__}") from None
+                raise
+    if part.stat().st_size != size:
+        raise OSError(f"got {part.stat().st_size} of {size} bytes")
+    part.replace(blob)
+    snapshot = folder / "snapshots" / commit / filename
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.unlink(missing_ok=True)
+    snapshot.symlink_to(os.path.relpath(blob, snapshot.parent))
+    (folder / "refs").mkdir(exist_ok=True)
+    (folder / "refs" / revision).write_text(commit)
+    return snapshot
