@@ -8,6 +8,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from localthink.engine.budget import (
+    BudgetPlan,
+    close_text,
+    min_think_processor,
+    prompt_without_thinking,
+)
 from localthink.engine.protocol import (
     Event,
     LoadOptions,
@@ -17,6 +23,7 @@ from localthink.engine.protocol import (
     ThinkTags,
 )
 from localthink.engine.reply import ReplyBuilder
+from localthink.engine.splitter import Phase
 from localthink.engine.template import ChatTemplate, template_for
 from localthink.errors import GenerationError, ModelLoadError, PromptTooLongError
 from localthink.models.gguf_file import GGUFInfo, read_gguf_info
@@ -129,7 +136,13 @@ class LlamaEngine:
         """Generate one reply, yielding ThinkDelta/AnswerDelta events, then Done."""
         import llama_cpp
 
-        prompt = self.tokenize(self.template.render(messages))
+        plan = BudgetPlan(params.think_budget, params.min_think, params.no_think)
+        text = self.template.render(messages, enable_thinking=not plan.skips_thinking)
+        starts_inside = self.starts_inside
+        if plan.skips_thinking:
+            text = prompt_without_thinking(text, self.tags, self.starts_inside)
+            starts_inside = False
+        prompt = self.tokenize(text)
         n_ctx = self.n_ctx
         if len(prompt) >= n_ctx:
             raise PromptTooLongError(
@@ -137,35 +150,56 @@ class LlamaEngine:
             )
         p = params.merged_over(BASE_SAMPLING)
         with self._lock:
-            builder = ReplyBuilder(
-                len(prompt), len(prompt) - self.cached_prefix(prompt), self.tags, self.starts_inside
-            )
+            cached = self.cached_prefix(prompt)
+            builder = ReplyBuilder(len(prompt), len(prompt) - cached, self.tags, starts_inside)
             if p.seed is not None:
                 self._llm.set_seed(p.seed)
-            budget = min(p.max_tokens or DEFAULT_MAX_TOKENS, n_ctx - len(prompt))
+            limit = min(p.max_tokens or DEFAULT_MAX_TOKENS, n_ctx - len(prompt))
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             vocab = self._llm._model.vocab
+            forced_close = self._special_ids(close_text(self.tags))
             reason = "length"
             try:
-                tokens = self._llm.generate(
-                    prompt,
-                    top_k=p.top_k,
-                    top_p=p.top_p,
-                    min_p=p.min_p,
-                    temp=p.temperature,
-                    repeat_penalty=p.repeat_penalty,
-                )
-                for n, token in enumerate(tokens, start=1):
+
+                def start(context: list[int]):
+                    return self._llm.generate(
+                        context,
+                        top_k=p.top_k,
+                        top_p=p.top_p,
+                        min_p=p.min_p,
+                        temp=p.temperature,
+                        repeat_penalty=p.repeat_penalty,
+                        logits_processor=self._processors(plan, builder),
+                    )
+
+                tokens = start(prompt)
+                generated: list[int] = []
+                token, n = next(tokens), 1
+                while True:
                     if llama_cpp.llama_vocab_is_eog(vocab, token):
                         reason = "done"
                         break
+                    generated.append(token)
                     piece = self._llm.detokenize([token], special=False)
                     yield from builder.token(decoder.decode(piece))
                     if cancel is not None and cancel.is_set():
                         reason = "stopped"
                         break
-                    if n >= budget:
+                    if n >= limit:
                         break
+                    if (
+                        plan.think_budget
+                        and builder.splitter.phase is Phase.THINK
+                        and builder.stats.thinking_tokens >= plan.think_budget
+                    ):  # out of thinking budget: close the thinking for the model
+                        yield from builder.token(close_text(self.tags), n_tokens=len(forced_close))
+                        generated += forced_close
+                        tokens.close()
+                        # a new generation over the same context: the KV cache keeps
+                        # everything so far, only the forced tokens are evaluated
+                        tokens = start(prompt + generated)
+                    token = next(tokens)
+                    n += 1
                 tokens.close()
             except RuntimeError as exc:
                 raise GenerationError(f"generation failed in llama.cpp: {exc}") from None
@@ -173,6 +207,25 @@ class LlamaEngine:
             if tail:
                 yield from builder.token(tail)
             yield from builder.finish(reason)
+
+    def _special_ids(self, text: str) -> list[int]:
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def _processors(self, plan: BudgetPlan, builder: ReplyBuilder):
+        if not plan.min_think:
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        return LogitsProcessorList([
+            min_think_processor(
+                lambda: builder.stats.thinking_tokens,
+                lambda: builder.splitter.phase,
+                plan.min_think,
+                close_first=self._special_ids(self.tags.close)[0],
+                wait=self._special_ids(" Wait")[0],
+                eos=self._llm.token_eos(),
+            )
+        ])  # fmt: skip
 
     def close(self) -> None:
         self._llm.close()

@@ -39,6 +39,9 @@ class SamplingParams:
     min_p: float | None = None
     repeat_penalty: float | None = None
     seed: int | None = None
+    think_budget: int | None = None  # most thinking tokens; 0 = no thinking
+    min_think: int | None = None  # fewest thinking tokens before the model may close
+    no_think: bool = False
 
     def merged_over(self, defaults: dict) -> SamplingParams:
         """These params, with every None filled from a per-model defaults table."""

@@ -45,8 +45,8 @@ class ReplyBuilder:
         self.thinking: list[str] = []
         self.answer: list[str] = []
 
-    def token(self, text: str) -> Iterator[Event]:
-        """Account for one generated token and yield the text it settles."""
+    def token(self, text: str, n_tokens: int = 1) -> Iterator[Event]:
+        """Account for generated token(s) and yield the text they settle."""
         now = self.clock()
         if self.t_first is None:
             self.t_first = now
@@ -55,9 +55,9 @@ class ReplyBuilder:
         thinking, answer = self.splitter.feed(text)
         after = self.splitter.phase
         if Phase.THINK in (before, after):
-            self.stats.thinking_tokens += 1
+            self.stats.thinking_tokens += n_tokens
         else:
-            self.stats.answer_tokens += 1
+            self.stats.answer_tokens += n_tokens
         if before is Phase.THINK and after is not Phase.THINK:
             self.t_think_end = now
         yield from self._emit(thinking, answer)

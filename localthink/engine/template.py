@@ -44,8 +44,13 @@ class ChatTemplate:
     eos_token: str = ""
     from_gguf: bool = True
 
-    def render(self, messages: list[Message], add_generation_prompt: bool = True) -> str:
-        """The prompt text for these messages, rendered in the sandbox."""
+    def render(
+        self, messages: list[Message], add_generation_prompt: bool = True, **extra: object
+    ) -> str:
+        """The prompt text for these messages, rendered in the sandbox.
+
+        `extra` reaches the template as variables (Qwen3 reads `enable_thinking`).
+        """
         try:
             template = _environment().from_string(self.source)
             return template.render(
@@ -53,6 +58,7 @@ class ChatTemplate:
                 add_generation_prompt=add_generation_prompt,
                 bos_token=self.bos_token,
                 eos_token=self.eos_token,
+                **extra,
             )
         except SecurityError as exc:
             raise TemplateError(f"chat template tried an unsafe operation: {exc}") from None
