@@ -9,7 +9,13 @@ import sys
 import threading
 from contextlib import contextmanager
 
-from localthink.cli.options import add_model_flags, add_sampling_flags, load_options, sampling
+from localthink.cli.options import (
+    add_budget_flags,
+    add_model_flags,
+    add_sampling_flags,
+    load_options,
+    sampling,
+)
 from localthink.engine.protocol import AnswerDelta, Done, ReplyStats, ThinkDelta
 from localthink.errors import LocalthinkError
 
@@ -23,6 +29,13 @@ def add_parser(sub) -> None:
     add_sampling_flags(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming")
     p.add_argument("--hide-thinking", action="store_true", help="print only the answer")
+    add_budget_flags(p)
+    p.add_argument("--answer", help="reference answer: the reply is checked and the verdict stored")
+    p.add_argument("--file", help='batch: a JSONL file of {"question", "answer"?} lines')
+    p.add_argument("--runs", type=int, default=1, help="batch: ask every question K times")
+    p.add_argument(
+        "--no-save", action="store_true", help="do not keep this reply in the chat store"
+    )
     p.set_defaults(run=run)
 
 
@@ -68,6 +81,11 @@ def stop_on_signals(cancel: threading.Event):
 
 def run(args: argparse.Namespace) -> int:
     cancel = threading.Event()
+    if args.file:
+        from localthink.cli.batch import run_batch
+
+        with stop_on_signals(cancel):
+            return run_batch(args, cancel)
     with stop_on_signals(cancel):
         stats = _run(args, cancel)
     if stats is not None and stats.stop_reason == "stopped":
@@ -77,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, cancel: threading.Event) -> ReplyStats | None:
     from localthink.chat import Session, open_model  # not at import: `localthink chat` skips it
+    from localthink.recording import ask_and_record
 
     question = read_question(args.question)
     opened = open_model(args.model, load_options(args))
@@ -88,40 +107,65 @@ def _run(args: argparse.Namespace, cancel: threading.Event) -> ReplyStats | None
     session = Session(
         opened.engine, opened.params(sampling(args)), opened.system_prompt(args.system)
     )
+    printer = None if args.json else StreamPrinter(args.hide_thinking)
+    with open_store_unless(args.no_save) as store:
+        done, message_id, correct = ask_and_record(
+            store, session, question, model=model.name, reference=args.answer, cancel=cancel,
+            on_event=printer,
+        )  # fmt: skip
+    if done is None:
+        return None
     if args.json:
-        done = None
-        for event in session.send(question, cancel):
-            if isinstance(event, Done):
-                done = event
-        assert done is not None
         out = {
             "model": model.name,
             "model_path": str(model.path),
             "thinking": done.thinking,
             "answer": done.answer,
             "stats": done.stats.to_dict(),
+            "message_id": message_id,
         }
+        if args.answer is not None:
+            out["correct"] = correct
         print(json.dumps(out, ensure_ascii=False), flush=True)
-        return done.stats
-    color = sys.stdout.isatty()
-    in_thinking = False
-    stats = None
-    for event in session.send(question, cancel):
-        if isinstance(event, ThinkDelta) and not args.hide_thinking:
-            if not in_thinking:
-                in_thinking = True
-                sys.stdout.write(DIM if color else "")
-            sys.stdout.write(event.text)
+    elif correct is not None:
+        print("correct" if correct else f"incorrect (reference: {args.answer})", file=sys.stderr)
+    return done.stats
+
+
+@contextmanager
+def open_store_unless(skip: bool):
+    if skip:
+        yield None
+        return
+    from localthink.store.db import open_store
+
+    with open_store() as store:
+        yield store
+
+
+class StreamPrinter:
+    """Thinking dimmed (on a terminal), a blank line, the answer; figures on stderr."""
+
+    def __init__(self, hide_thinking: bool) -> None:
+        self.hide_thinking = hide_thinking
+        self.color = sys.stdout.isatty()
+        self.in_thinking = False
+
+    def __call__(self, event) -> None:
+        out = sys.stdout
+        if isinstance(event, ThinkDelta) and not self.hide_thinking:
+            if not self.in_thinking:
+                self.in_thinking = True
+                out.write(DIM if self.color else "")
+            out.write(event.text)
         elif isinstance(event, AnswerDelta):
-            if in_thinking:
-                in_thinking = False
-                sys.stdout.write((RESET if color else "") + "\n\n")
-            sys.stdout.write(event.text)
+            if self.in_thinking:
+                self.in_thinking = False
+                out.write((RESET if self.color else "") + "\n\n")
+            out.write(event.text)
         elif isinstance(event, Done):
-            if in_thinking:
-                sys.stdout.write(RESET if color else "")
-            sys.stdout.write("\n")
+            if self.in_thinking:
+                out.write(RESET if self.color else "")
+            out.write("\n")
             print(figures_line(event.stats), file=sys.stderr)
-            stats = event.stats
-        sys.stdout.flush()
-    return stats
+        out.flush()

@@ -35,8 +35,21 @@ def add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--system", help="system prompt (ignored for models that advise against one)")
 
 
+def add_budget_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--think-budget",
+        type=int,
+        metavar="N",
+        help="cap thinking at N tokens, then make the model answer (0 = no thinking)",
+    )
+    p.add_argument(
+        "--min-think", type=int, metavar="N", help="keep the model thinking for at least N tokens"
+    )
+    p.add_argument("--no-think", action="store_true", help="skip thinking (empty think block)")
+
+
 def load_options(args: argparse.Namespace) -> LoadOptions:
-    for name in ("ctx", "threads", "max_tokens"):
+    for name in ("ctx", "threads", "max_tokens", "runs"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
             raise SystemExit(f"localthink: error: --{name.replace('_', '-')} must be at least 1")
@@ -50,4 +63,7 @@ def sampling(args: argparse.Namespace) -> SamplingParams:
         top_p=args.top_p,
         top_k=args.top_k,
         seed=args.seed,
+        think_budget=getattr(args, "think_budget", None),
+        min_think=getattr(args, "min_think", None),
+        no_think=getattr(args, "no_think", False),
     )

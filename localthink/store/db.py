@@ -14,6 +14,7 @@ from localthink.config import paths
 from localthink.errors import StoreError
 from localthink.store.schema import migrate
 
+OUTCOMES = ("think_budget", "min_think", "no_think", "reference", "correct")
 STATUSES = ("streaming", "complete", "stopped", "truncated", "error", "incomplete")
 FIGURES = (
     "prompt_tokens",
@@ -25,6 +26,7 @@ FIGURES = (
     "gen_tokens_per_s",
     "prompt_tokens_per_s",
     "stop_reason",
+    "thinking_closed",
 )
 
 
@@ -35,6 +37,7 @@ class Conversation:
     model: str
     created_at: float
     updated_at: float
+    source: str = "chat"
 
 
 @dataclass(frozen=True)
@@ -117,12 +120,15 @@ class Store:
 
     # conversations
 
-    def new_conversation(self, title: str = "New chat", model: str = "") -> Conversation:
+    def new_conversation(
+        self, title: str = "New chat", model: str = "", source: str = "chat"
+    ) -> Conversation:
         now = time.time()
         with self._tx() as c:
             cur = c.execute(
-                "INSERT INTO conversations (title, model, created_at, updated_at) VALUES (?,?,?,?)",
-                (title, model, now, now),
+                "INSERT INTO conversations (title, model, created_at, updated_at, source)"
+                " VALUES (?,?,?,?,?)",
+                (title, model, now, now, source),
             )
         return self.conversation(cur.lastrowid)
 
@@ -134,20 +140,26 @@ class Store:
             raise StoreError(f"no conversation {conversation_id}")
         return Conversation(**dict(row))
 
-    def conversations(self, search: str = "") -> list[Conversation]:
-        """Newest first; `search` matches titles and message text."""
+    def conversations(
+        self, search: str = "", sources: tuple[str, ...] | None = ("chat",)
+    ) -> list[Conversation]:
+        """Newest first; `search` matches titles and message text; `sources=None` means all
+        (by default only chat-app conversations, not `ask` or batch runs)."""
+        where, args = [], []
+        if sources is not None:
+            where.append(f"c.source IN ({','.join('?' * len(sources))})")
+            args += list(sources)
         if search:
             like = f"%{search}%"
-            rows = self._conn.execute(
-                "SELECT DISTINCT c.* FROM conversations c LEFT JOIN messages m"
-                " ON m.conversation_id = c.id WHERE c.title LIKE ? OR m.content LIKE ?"
-                " OR m.thinking LIKE ? ORDER BY c.updated_at DESC, c.id DESC",
-                (like, like, like),
-            ).fetchall()
-        else:
-            rows = self._conn.execute(
-                "SELECT * FROM conversations ORDER BY updated_at DESC, id DESC"
-            ).fetchall()
+            where.append(
+                "(c.title LIKE ? OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id"
+                " AND (m.content LIKE ? OR m.thinking LIKE ?)))"
+            )
+            args += [like, like, like]
+        sql = "SELECT c.* FROM conversations c"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._conn.execute(sql + " ORDER BY c.updated_at DESC, c.id DESC", args).fetchall()
         return [Conversation(**dict(r)) for r in rows]
 
     def rename(self, conversation_id: int, title: str) -> None:
@@ -224,6 +236,15 @@ class Store:
                 f"{', ' + sets if sets else ''} WHERE id = ?",
                 (thinking, answer, status, time.time(), *figures.values(), message_id),
             )
+
+    def set_outcome(self, message_id: int, **fields) -> None:
+        """Record a reply's budget settings, reference answer or verdict."""
+        unknown = set(fields) - set(OUTCOMES)
+        if unknown:
+            raise ValueError(unknown)
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as c:
+            c.execute(f"UPDATE messages SET {sets} WHERE id = ?", (*fields.values(), message_id))
 
     def delete_message(self, message_id: int) -> None:
         with self._tx() as c:

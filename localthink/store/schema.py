@@ -38,6 +38,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
     CREATE INDEX conversations_by_update ON conversations (updated_at DESC);
     """,
+    # 2: where a conversation came from, budgets used, reference answers and verdicts
+    """
+    ALTER TABLE conversations ADD COLUMN source TEXT NOT NULL DEFAULT 'chat';
+    ALTER TABLE messages ADD COLUMN thinking_closed INTEGER;
+    ALTER TABLE messages ADD COLUMN think_budget INTEGER;
+    ALTER TABLE messages ADD COLUMN min_think INTEGER;
+    ALTER TABLE messages ADD COLUMN no_think INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN reference TEXT;
+    ALTER TABLE messages ADD COLUMN correct INTEGER;
+    CREATE INDEX messages_by_time ON messages (created_at);
+    """,
 ]
 
 
