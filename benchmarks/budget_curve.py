@@ -38,8 +38,9 @@ def main() -> None:
     for budget in BUDGETS:
         correct, thinking, started = 0, [], time.perf_counter()
         for q in questions:
-            params = opened.params(SamplingParams(max_tokens=args.max_tokens, temperature=0.0,
-                                                  think_budget=budget))  # fmt: skip
+            params = opened.params(
+                SamplingParams(max_tokens=args.max_tokens, temperature=0.0, think_budget=budget)
+            )
             session = Session(opened.engine, params, opened.system_prompt(None))
             done = [e for e in session.send(q["question"]) if isinstance(e, Done)][0]
             correct += is_correct(done.answer, q["answer"])
@@ -53,8 +54,10 @@ def main() -> None:
         }
         curve.append(point)
         label = "none" if budget is None else budget
-        print(f"budget {label:>5}: accuracy {point['accuracy']:.0%}, "
-              f"mean thinking {point['mean_thinking_tokens']:.0f} tok")  # fmt: skip
+        print(
+            f"budget {label:>5}: accuracy {point['accuracy']:.0%}, "
+            f"mean thinking {point['mean_thinking_tokens']:.0f} tok"
+        )
     result = {
         "benchmark": "budget_curve",
         "model": opened.resolved.model.name,

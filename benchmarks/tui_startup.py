@@ -33,11 +33,22 @@ PROMPT = "Explain step by step how a bicycle stays upright while moving."
 
 def first_frame_seconds(home: str) -> float:
     master, slave = os.openpty()
-    env = {**os.environ, "LOCALTHINK_HOME": home, "TERM": "xterm-256color",
-           "COLUMNS": "120", "LINES": "40"}  # fmt: off
+    env = {
+        **os.environ,
+        "LOCALTHINK_HOME": home,
+        "TERM": "xterm-256color",
+        "COLUMNS": "120",
+        "LINES": "40",
+    }
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "localthink", "chat"], stdin=slave,
-                            stdout=slave, stderr=slave, env=env, close_fds=True)  # fmt: off
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localthink", "chat"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+    )
     os.close(slave)
     seen = b""
     try:
@@ -61,8 +72,11 @@ async def app_reply(opened, tokens: int) -> float:
     from localthink.tui.widgets.reply import ReplyView
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = ChatApp(params=SamplingParams(max_tokens=tokens, temperature=0.0),
-                      opener=lambda spec: opened, store=Store(Path(tmp) / "c.db"))  # fmt: off
+        app = ChatApp(
+            params=SamplingParams(max_tokens=tokens, temperature=0.0),
+            opener=lambda spec: opened,
+            store=Store(Path(tmp) / "c.db"),
+        )
         async with app.run_test(size=(120, 40)) as pilot:
             while app.session is None:
                 await pilot.pause(0.01)
@@ -119,8 +133,10 @@ def main() -> None:
                 row["app_tps"] = asyncio.run(app_reply(app_opened, args.tokens))
         row["ratio"] = row["app_tps"] / row["ask_tps"]
         rows.append(row)
-        print(f"round {i + 1}: ask {row['ask_tps']:.1f} tok/s, app {row['app_tps']:.1f} tok/s, "
-              f"ratio {row['ratio']:.3f}")  # fmt: off
+        print(
+            f"round {i + 1}: ask {row['ask_tps']:.1f} tok/s, app {row['app_tps']:.1f} tok/s, "
+            f"ratio {row['ratio']:.3f}"
+        )
     result = {
         "benchmark": "tui_startup",
         "model": opened.resolved.model.name,

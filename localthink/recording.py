@@ -35,10 +35,16 @@ def ask_and_record(
         conv = store.new_conversation(question.splitlines()[0][:60], model, source=source)
         store.add_message(conv.id, "user", question)
         p = session.params
-        message_id = store.add_message(conv.id, "assistant", model=model, params=asdict(p),
-                                       status="streaming")  # fmt: skip
-        store.set_outcome(message_id, think_budget=p.think_budget, min_think=p.min_think,
-                          no_think=int(p.no_think), reference=reference)  # fmt: skip
+        message_id = store.add_message(
+            conv.id, "assistant", model=model, params=asdict(p), status="streaming"
+        )
+        store.set_outcome(
+            message_id,
+            think_budget=p.think_budget,
+            min_think=p.min_think,
+            no_think=int(p.no_think),
+            reference=reference,
+        )
         writer = ReplyWriter(store, message_id)
     done = None
     try:

@@ -18,17 +18,38 @@ from localthink.store.stats import percentile, query_rows, summarise
 
 def localthink(*args, home, stdin=None):
     env = {**os.environ, "LOCALTHINK_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "localthink", *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=180)  # fmt: off
+    return subprocess.run(
+        [sys.executable, "-m", "localthink", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_batch_records_every_run_with_verdicts(think_gguf, isolated_home, tmp_path):
     questions = tmp_path / "q.jsonl"
-    questions.write_text('{"question": "What is 2+2?", "answer": "4"}\n{broken\n'
-                         '{"question": "What is 3+5?", "answer": "9"}\n')  # fmt: off
-    r = localthink("ask", "--file", str(questions), "--runs", "2", "-m", str(think_gguf),
-                   "--temperature", "0", "--max-tokens", "40", "--think-budget", "50",
-                   home=isolated_home)  # fmt: off
+    questions.write_text(
+        '{"question": "What is 2+2?", "answer": "4"}\n{broken\n'
+        '{"question": "What is 3+5?", "answer": "9"}\n'
+    )
+    r = localthink(
+        "ask",
+        "--file",
+        str(questions),
+        "--runs",
+        "2",
+        "-m",
+        str(think_gguf),
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "40",
+        "--think-budget",
+        "50",
+        home=isolated_home,
+    )
     assert r.returncode == 0, r.stderr
     assert "q.jsonl:2: skipped" in r.stderr
     assert "2/4 correct" in r.stderr  # 3+5 is 8, so the "9" reference marks those wrong
@@ -40,33 +61,63 @@ def test_batch_records_every_run_with_verdicts(think_gguf, isolated_home, tmp_pa
 
 
 def test_ask_stores_the_reply_and_its_budget(think_gguf, isolated_home):
-    r = localthink("ask", "--json", "-m", str(think_gguf), "--temperature", "0",
-                   "--max-tokens", "40", "--think-budget", "3", "--answer", "4", "What is 2+2?",
-                   home=isolated_home)  # fmt: off
+    r = localthink(
+        "ask",
+        "--json",
+        "-m",
+        str(think_gguf),
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "40",
+        "--think-budget",
+        "3",
+        "--answer",
+        "4",
+        "What is 2+2?",
+        home=isolated_home,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     with open_store() as store:
         m = store.message(out["message_id"])
-        row = store._conn.execute("SELECT think_budget, correct FROM messages WHERE id = ?",
-                                  (m.id,)).fetchone()  # fmt: off
+        row = store._conn.execute(
+            "SELECT think_budget, correct FROM messages WHERE id = ?", (m.id,)
+        ).fetchone()
     assert m.figures["thinking_tokens"] == out["stats"]["thinking_tokens"] <= 3 + 5
     assert tuple(row) == (3, int(out["correct"]))
-    r = localthink("ask", "--no-save", "-m", str(think_gguf), "--max-tokens", "5", "hi",
-                   home=isolated_home)  # fmt: off
+    r = localthink(
+        "ask", "--no-save", "-m", str(think_gguf), "--max-tokens", "5", "hi", home=isolated_home
+    )
     with open_store() as store:
         assert len(query_rows(store)) == 1
 
 
 def test_compare_runs_every_model_and_budget(think_gguf, isolated_home):
-    r = localthink("compare", "What is 2+2?", "--models", f"{think_gguf},smollm2-135m",
-                   "--budgets", "none,2,0", "--temperature", "0", "--max-tokens", "40",
-                   "--json", home=isolated_home)  # fmt: off
+    r = localthink(
+        "compare",
+        "What is 2+2?",
+        "--models",
+        f"{think_gguf},smollm2-135m",
+        "--budgets",
+        "none,2,0",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "40",
+        "--json",
+        home=isolated_home,
+    )
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert [(x["model"], x["think_budget"]) for x in lines] == [
-        ("smollm2-think", None), ("smollm2-think", 2), ("smollm2-think", 0),
-        ("smollm2-135m", None), ("smollm2-135m", 2), ("smollm2-135m", 0),
-    ]  # fmt: skip
+        ("smollm2-think", None),
+        ("smollm2-think", 2),
+        ("smollm2-think", 0),
+        ("smollm2-135m", None),
+        ("smollm2-135m", 2),
+        ("smollm2-135m", 0),
+    ]
     think = {x["think_budget"]: x["stats"]["thinking_tokens"] for x in lines[:3]}
     assert think[None] > think[2] > think[0] == 0
 
@@ -75,8 +126,9 @@ def _insert(store, model, thinking, answer, stop="done", closed=True, correct=No
     conv = store.new_conversation("q", model, source="batch")
     store.add_message(conv.id, "user", f"question {thinking}")
     mid = store.add_message(conv.id, "assistant", model=model, status="streaming")
-    stats = ReplyStats(thinking_tokens=thinking, answer_tokens=answer, stop_reason=stop,
-                       thinking_closed=closed)  # fmt: off
+    stats = ReplyStats(
+        thinking_tokens=thinking, answer_tokens=answer, stop_reason=stop, thinking_closed=closed
+    )
     store.update_reply(mid, "t", "a", "complete", stats.to_dict())
     if correct is not None:
         store.set_outcome(mid, correct=int(correct))
@@ -123,8 +175,9 @@ def test_v1_database_is_migrated_keeping_its_rows(tmp_path):
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
     conn.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
-    conn.execute("INSERT INTO conversations (title, model, created_at, updated_at)"
-                 " VALUES ('old', 'm', 1, 1)")  # fmt: off
+    conn.execute(
+        "INSERT INTO conversations (title, model, created_at, updated_at) VALUES ('old', 'm', 1, 1)"
+    )
     conn.commit()
     conn.close()
     store = Store(path)

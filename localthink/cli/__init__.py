@@ -16,9 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"localthink {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from localthink.cli import ask, chat, compare, export, models, stats
+    from localthink.cli import ask, chat, compare, distill, export, models, stats
 
-    for module in (ask, chat, compare, stats, models, export):
+    for module in (ask, chat, compare, stats, models, export, distill):
         module.add_parser(sub)
     return parser
 

@@ -110,9 +110,14 @@ def _run(args: argparse.Namespace, cancel: threading.Event) -> ReplyStats | None
     printer = None if args.json else StreamPrinter(args.hide_thinking)
     with open_store_unless(args.no_save) as store:
         done, message_id, correct = ask_and_record(
-            store, session, question, model=model.name, reference=args.answer, cancel=cancel,
+            store,
+            session,
+            question,
+            model=model.name,
+            reference=args.answer,
+            cancel=cancel,
             on_event=printer,
-        )  # fmt: skip
+        )
     if done is None:
         return None
     if args.json:

@@ -30,8 +30,12 @@ def read_questions(path: Path) -> list[dict]:
             print(f"localthink: {path}:{number}: skipped ({exc})", file=sys.stderr)
             continue
         answer = row.get("answer")
-        questions.append({"question": str(row["question"]).strip(),
-                          "answer": None if answer is None else str(answer)})  # fmt: skip
+        questions.append(
+            {
+                "question": str(row["question"]).strip(),
+                "answer": None if answer is None else str(answer),
+            }
+        )
     if not questions:
         raise LocalthinkError(f"{path}: no questions")
     return questions
@@ -52,29 +56,50 @@ def run_batch(args: argparse.Namespace, cancel: threading.Event) -> int:
         for i, q in enumerate(q for q in questions for _ in range(args.runs)):
             if cancel.is_set():
                 break
-            session = Session(opened.engine, opened.params(sampling(args)),
-                              opened.system_prompt(args.system))  # fmt: skip
+            session = Session(
+                opened.engine, opened.params(sampling(args)), opened.system_prompt(args.system)
+            )
             done, message_id, correct = ask_and_record(
-                store, session, q["question"], model=name, source="batch",
-                reference=q["answer"], cancel=cancel,
-            )  # fmt: skip
+                store,
+                session,
+                q["question"],
+                model=name,
+                source="batch",
+                reference=q["answer"],
+                cancel=cancel,
+            )
             s = done.stats
             results.append((s, correct))
             if args.json:
-                print(json.dumps({"question": q["question"], "reference": q["answer"],
-                                  "answer": done.answer, "correct": correct, "model": name,
-                                  "message_id": message_id, "stats": s.to_dict()},
-                                 ensure_ascii=False), flush=True)  # fmt: skip
+                print(
+                    json.dumps(
+                        {
+                            "question": q["question"],
+                            "reference": q["answer"],
+                            "answer": done.answer,
+                            "correct": correct,
+                            "model": name,
+                            "message_id": message_id,
+                            "stats": s.to_dict(),
+                        },
+                        ensure_ascii=False,
+                    ),
+                    flush=True,
+                )
             else:
                 mark = {True: "✓", False: "✗", None: "·"}[correct]
-                print(f"[{i + 1}/{total}] {mark} thinking {s.thinking_tokens:>5} tok · answer "
-                      f"{s.answer_tokens:>4} tok · {s.stop_reason:<7} {q['question'][:50]}",
-                      flush=True)  # fmt: skip
+                print(
+                    f"[{i + 1}/{total}] {mark} thinking {s.thinking_tokens:>5} tok · answer "
+                    f"{s.answer_tokens:>4} tok · {s.stop_reason:<7} {q['question'][:50]}",
+                    flush=True,
+                )
     judged = [c for _, c in results if c is not None]
     mean_think = sum(s.thinking_tokens for s, _ in results) / max(1, len(results))
     accuracy = f"{sum(judged)}/{len(judged)} correct · " if judged else ""
-    print(f"localthink: {len(results)} replies · {accuracy}mean thinking {mean_think:.0f} tok",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"localthink: {len(results)} replies · {accuracy}mean thinking {mean_think:.0f} tok",
+        file=sys.stderr,
+    )
     if cancel.is_set():
         raise LocalthinkError("batch stopped by a signal; the replies so far are stored")
     return 0

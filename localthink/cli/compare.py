@@ -51,8 +51,16 @@ def run(args: argparse.Namespace) -> int:
     specs = [m.strip() for m in args.models.split(",")] if args.models else [args.model]
     budgets = parse_budgets(args.budgets)
     table = Table(title=args.question[:80], title_justify="left")
-    for col in ("model", "budget", "think tok", "answer tok", "think s", "total s", "answer",
-                "correct"):  # fmt: skip
+    for col in (
+        "model",
+        "budget",
+        "think tok",
+        "answer tok",
+        "think s",
+        "total s",
+        "answer",
+        "correct",
+    ):
         table.add_column(col, overflow="fold")
     cancel = threading.Event()
     with open_store_unless(args.no_save) as store:
@@ -64,21 +72,40 @@ def run(args: argparse.Namespace) -> int:
                     params = replace(opened.params(sampling(args)), think_budget=budget)
                     session = Session(opened.engine, params, opened.system_prompt(args.system))
                     done, message_id, correct = ask_and_record(
-                        store, session, args.question, model=name, source="compare",
-                        reference=args.answer, cancel=cancel,
-                    )  # fmt: skip
+                        store,
+                        session,
+                        args.question,
+                        model=name,
+                        source="compare",
+                        reference=args.answer,
+                        cancel=cancel,
+                    )
                     s = done.stats
                     if args.json:
-                        print(json.dumps({"model": name, "think_budget": budget,
-                                          "answer": done.answer, "correct": correct,
-                                          "message_id": message_id, "stats": s.to_dict()},
-                                         ensure_ascii=False), flush=True)  # fmt: skip
+                        print(
+                            json.dumps(
+                                {
+                                    "model": name,
+                                    "think_budget": budget,
+                                    "answer": done.answer,
+                                    "correct": correct,
+                                    "message_id": message_id,
+                                    "stats": s.to_dict(),
+                                },
+                                ensure_ascii=False,
+                            ),
+                            flush=True,
+                        )
                     table.add_row(
-                        name, "none" if budget is None else str(budget), str(s.thinking_tokens),
-                        str(s.answer_tokens), f"{s.thinking_s:.1f}", f"{s.total_s:.1f}",
+                        name,
+                        "none" if budget is None else str(budget),
+                        str(s.thinking_tokens),
+                        str(s.answer_tokens),
+                        f"{s.thinking_s:.1f}",
+                        f"{s.total_s:.1f}",
                         done.answer.replace("\n", " ")[:60],
                         {True: "yes", False: "no", None: "-"}[correct],
-                    )  # fmt: skip
+                    )
             finally:
                 opened.engine.close()
     if not args.json:

@@ -42,13 +42,17 @@ def run_models(args: argparse.Namespace) -> int:
             path = installed_path(entry, q, p)
             size = path.stat().st_size if path else q.size_bytes
             name = entry.name if q.quant == entry.default_quant else f"{entry.name}:{q.quant}"
-            print(f"{name:<34} {entry.params:>6} {q.quant:<7} {_gb(size):>9}  "
-                  f"{'yes' if path else '-':<9} {'yes' if fits(size) else 'no'}")  # fmt: off
+            print(
+                f"{name:<34} {entry.params:>6} {q.quant:<7} {_gb(size):>9}  "
+                f"{'yes' if path else '-':<9} {'yes' if fits(size) else 'no'}"
+            )
     registered = {m.path.resolve() for m in local_models(p) if m.entry is not None}
     for m in local_models(p):
         if m.entry is None and m.path.resolve() not in registered:
-            print(f"{m.name:<34} {'':>6} {'?':<7} {_gb(m.size_bytes):>9}  {'yes':<9} "
-                  f"{'yes' if fits(m.size_bytes) else 'no'}")  # fmt: off
+            print(
+                f"{m.name:<34} {'':>6} {'?':<7} {_gb(m.size_bytes):>9}  {'yes':<9} "
+                f"{'yes' if fits(m.size_bytes) else 'no'}"
+            )
     print(
         f"\nmemory: {_gb(available)} free of {_gb(total)} · models: {p.models_dir} and the HF cache"
     )
@@ -67,8 +71,10 @@ def run_pull(args: argparse.Namespace) -> int:
         raise ModelNotFoundError(f"unknown model {name!r} (see `localthink models`)")
     entry = registry[name]
     q = entry.quant(quant) if quant else pick_quant(entry)
-    print(f"pulling {entry.name}:{q.quant} ({q.file} from {entry.repo or entry.bundled})",
-          file=sys.stderr)  # fmt: off
+    print(
+        f"pulling {entry.name}:{q.quant} ({q.file} from {entry.repo or entry.bundled})",
+        file=sys.stderr,
+    )
     try:
         path = pull(entry, q, progress=not args.quiet)
     except KeyboardInterrupt:
@@ -85,8 +91,10 @@ def run_import(args: argparse.Namespace) -> int:
     template = (
         "has a chat template" if row["chat_template"] else "NO chat template (ChatML will be used)"
     )
-    print(f"imported {row['name']}: {row['architecture']} {row['quant']}, "
-          f"context {row['context_length']}, {template}")  # fmt: off
+    print(
+        f"imported {row['name']}: {row['architecture']} {row['quant']}, "
+        f"context {row['context_length']}, {template}"
+    )
     return 0
 
 

@@ -40,27 +40,54 @@ def print_tables(rows, summary) -> None:
 
     console = Console(width=None if sys.stdout.isatty() else 160)  # pipes get full rows
     per_query = Table(title="Per query", title_justify="left")
-    for col in ("id", "question", "model", "think tok", "answer tok", "ratio", "think s",
-                "answer s", "stop", "correct"):  # fmt: skip
+    for col in (
+        "id",
+        "question",
+        "model",
+        "think tok",
+        "answer tok",
+        "ratio",
+        "think s",
+        "answer s",
+        "stop",
+        "correct",
+    ):
         per_query.add_column(col, justify="right" if "tok" in col or col.endswith(" s") else "left")
     for r in rows:
         per_query.add_row(
-            str(r.message_id), r.question.replace("\n", " ")[:40], r.model, str(r.thinking_tokens),
-            str(r.answer_tokens), _fmt(r.ratio, ".1f"), f"{r.thinking_s:.1f}", f"{r.answer_s:.1f}",
+            str(r.message_id),
+            r.question.replace("\n", " ")[:40],
+            r.model,
+            str(r.thinking_tokens),
+            str(r.answer_tokens),
+            _fmt(r.ratio, ".1f"),
+            f"{r.thinking_s:.1f}",
+            f"{r.answer_s:.1f}",
             r.stop_reason + (" (mid-thought)" if r.cut_off_thinking else ""),
             {True: "yes", False: "no", None: "-"}[r.correct],
-        )  # fmt: skip
+        )
     console.print(per_query)
     per_model = Table(title="Per model", title_justify="left")
-    for col in ("model", "replies", "median think", "p90 think", "median ratio", "cut off",
-                "accuracy"):  # fmt: skip
+    for col in (
+        "model",
+        "replies",
+        "median think",
+        "p90 think",
+        "median ratio",
+        "cut off",
+        "accuracy",
+    ):
         per_model.add_column(col)
     for s in summary:
         per_model.add_row(
-            s.model, str(s.replies), f"{s.median_thinking:.0f}", f"{s.p90_thinking:.0f}",
-            _fmt(s.median_ratio, ".1f"), f"{s.cut_off_share:.0%}",
+            s.model,
+            str(s.replies),
+            f"{s.median_thinking:.0f}",
+            f"{s.p90_thinking:.0f}",
+            _fmt(s.median_ratio, ".1f"),
+            f"{s.cut_off_share:.0%}",
             "-" if s.accuracy is None else f"{s.accuracy:.0%} of {s.judged}",
-        )  # fmt: skip
+        )
     console.print(per_model)
 
 
@@ -88,8 +115,7 @@ def plot(rows) -> str:
             [r.thinking_tokens for r in recent],
             label="thinking",
         )
-        plt.plot(list(range(1, len(recent) + 1)), [r.answer_tokens for r in recent],
-                 label="answer")  # fmt: skip
+        plt.plot(list(range(1, len(recent) + 1)), [r.answer_tokens for r in recent], label="answer")
     return plt.build()
 
 

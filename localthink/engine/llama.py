@@ -216,16 +216,18 @@ class LlamaEngine:
             return None
         from llama_cpp import LogitsProcessorList
 
-        return LogitsProcessorList([
-            min_think_processor(
-                lambda: builder.stats.thinking_tokens,
-                lambda: builder.splitter.phase,
-                plan.min_think,
-                close_first=self._special_ids(self.tags.close)[0],
-                wait=self._special_ids(" Wait")[0],
-                eos=self._llm.token_eos(),
-            )
-        ])  # fmt: skip
+        return LogitsProcessorList(
+            [
+                min_think_processor(
+                    lambda: builder.stats.thinking_tokens,
+                    lambda: builder.splitter.phase,
+                    plan.min_think,
+                    close_first=self._special_ids(self.tags.close)[0],
+                    wait=self._special_ids(" Wait")[0],
+                    eos=self._llm.token_eos(),
+                )
+            ]
+        )
 
     def close(self) -> None:
         self._llm.close()

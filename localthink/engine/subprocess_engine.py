@@ -58,8 +58,9 @@ def _serve(conn, cancel, path: str, options, tags: ThinkTags, name: str | None) 
 class SubprocessEngine:
     """The Engine protocol, served by a LlamaEngine in a child process."""
 
-    def __init__(self, path: str | Path, options=None, tags: ThinkTags = ThinkTags(),
-                 name: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, path: str | Path, options=None, tags: ThinkTags = ThinkTags(), name: str | None = None
+    ) -> None:
         ctx = multiprocessing.get_context("spawn")
         # Textual swaps sys.stdout/stderr for objects without a real fileno, which
         # multiprocessing hands to its helper processes: give it the real streams.
@@ -90,8 +91,9 @@ class SubprocessEngine:
             raise message[1]
         return message
 
-    def stream(self, messages: list[Message], params: SamplingParams,
-               cancel: threading.Event | None = None) -> Iterator[Event]:  # fmt: skip
+    def stream(
+        self, messages: list[Message], params: SamplingParams, cancel: threading.Event | None = None
+    ) -> Iterator[Event]:
         with self._lock:
             self._cancel.clear()
             self._conn.send(("stream", messages, params))

@@ -37,8 +37,17 @@ class TransferError(OSError):
     """The connection failed or dropped; what arrived is kept for the next attempt."""
 
 
-def download(url: str, cache: Path, repo: str, filename: str, etag: str, commit: str,
-             size: int, revision: str = "main", progress: bool = True) -> Path:  # fmt: skip
+def download(
+    url: str,
+    cache: Path,
+    repo: str,
+    filename: str,
+    etag: str,
+    commit: str,
+    size: int,
+    revision: str = "main",
+    progress: bool = True,
+) -> Path:
     """Fetch (or finish fetching) a file; return its snapshot path in the cache."""
     from huggingface_hub.utils import build_hf_headers, get_session
 
@@ -50,8 +59,13 @@ def download(url: str, cache: Path, repo: str, filename: str, etag: str, commit:
     headers = build_hf_headers(token=os.environ.get("HF_TOKEN"))
     if have:
         headers["Range"] = f"bytes={have}-"
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-               TransferSpeedColumn(), TimeRemainingColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     with (
         Progress(*columns, disable=not progress, transient=False) as bar,
         get_session().stream(

@@ -60,8 +60,11 @@ def gpu_memory_bytes() -> int | None:
         try:
             out = subprocess.run(
                 ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
-                capture_output=True, text=True, timeout=5, check=True,
-            ).stdout  # fmt: skip
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=True,
+            ).stdout
             return int(out.split()[0]) * 2**20
         except (subprocess.SubprocessError, ValueError, IndexError, OSError):
             return None

@@ -56,8 +56,9 @@ WHERE m.role = 'assistant' AND m.thinking_tokens IS NOT NULL
 """
 
 
-def query_rows(store: Store, model: str | None = None, since: float | None = None,
-               chat: int | None = None) -> list[QueryRow]:  # fmt: skip
+def query_rows(
+    store: Store, model: str | None = None, since: float | None = None, chat: int | None = None
+) -> list[QueryRow]:
     """Every reply with figures, oldest first, optionally for one model, date or chat."""
     sql, args = _QUERY, []
     if model:
@@ -72,14 +73,23 @@ def query_rows(store: Store, model: str | None = None, since: float | None = Non
     rows = store._conn.execute(sql + " ORDER BY m.created_at, m.id", args).fetchall()
     return [
         QueryRow(
-            message_id=r[0], conversation_id=r[1], created_at=r[2], source=r[3], model=r[4],
-            question=r[5] or "", thinking_tokens=r[6] or 0, answer_tokens=r[7] or 0,
-            thinking_s=r[8] or 0.0, answer_s=r[9] or 0.0, stop_reason=r[10] or "",
-            cut_off_thinking=r[10] == "length" and r[11] == 0, think_budget=r[12],
+            message_id=r[0],
+            conversation_id=r[1],
+            created_at=r[2],
+            source=r[3],
+            model=r[4],
+            question=r[5] or "",
+            thinking_tokens=r[6] or 0,
+            answer_tokens=r[7] or 0,
+            thinking_s=r[8] or 0.0,
+            answer_s=r[9] or 0.0,
+            stop_reason=r[10] or "",
+            cut_off_thinking=r[10] == "length" and r[11] == 0,
+            think_budget=r[12],
             correct=None if r[13] is None else bool(r[13]),
         )
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -98,14 +108,16 @@ def summarise(rows: list[QueryRow]) -> list[ModelSummary]:
         thinking = [r.thinking_tokens for r in rs]
         ratios = [r.ratio for r in rs if r.ratio is not None]
         judged = [r.correct for r in rs if r.correct is not None]
-        out.append(ModelSummary(
-            model=model,
-            replies=len(rs),
-            median_thinking=statistics.median(thinking),
-            p90_thinking=percentile(thinking, 90),
-            median_ratio=statistics.median(ratios) if ratios else None,
-            cut_off_share=sum(r.cut_off_thinking for r in rs) / len(rs),
-            accuracy=sum(judged) / len(judged) if judged else None,
-            judged=len(judged),
-        ))  # fmt: skip
+        out.append(
+            ModelSummary(
+                model=model,
+                replies=len(rs),
+                median_thinking=statistics.median(thinking),
+                p90_thinking=percentile(thinking, 90),
+                median_ratio=statistics.median(ratios) if ratios else None,
+                cut_off_share=sum(r.cut_off_thinking for r in rs) / len(rs),
+                accuracy=sum(judged) / len(judged) if judged else None,
+                judged=len(judged),
+            )
+        )
     return out

@@ -39,8 +39,11 @@ def test_cancel_reaches_the_child(smollm2_path):
     try:
         cancel = threading.Event()
         events = []
-        for event in engine.stream([Message("user", "Write a long essay on rivers.")],
-                                   SamplingParams(max_tokens=2000, seed=1), cancel):  # fmt: off
+        for event in engine.stream(
+            [Message("user", "Write a long essay on rivers.")],
+            SamplingParams(max_tokens=2000, seed=1),
+            cancel,
+        ):
             events.append(event)
             if sum(isinstance(e, AnswerDelta) for e in events) == 5:
                 cancel.set()
@@ -62,8 +65,9 @@ def test_bad_file_error_crosses_the_process_boundary(tmp_path):
 def test_child_killed_mid_reply_is_a_generation_error(smollm2_path):
     engine = SubprocessEngine(smollm2_path)
     try:
-        stream = engine.stream([Message("user", "Write a long essay on rivers.")],
-                               SamplingParams(max_tokens=5000))  # fmt: off
+        stream = engine.stream(
+            [Message("user", "Write a long essay on rivers.")], SamplingParams(max_tokens=5000)
+        )
         next(stream)
         os.kill(engine._proc.pid, signal.SIGKILL)
         with pytest.raises(GenerationError, match="died"):

@@ -31,15 +31,27 @@ def env(hub, isolated_home, tmp_path):
     """A user registry naming the stand-in repo, and an HF cache of the test's own."""
     cfg = paths().user_registry_path
     cfg.parent.mkdir(parents=True, exist_ok=True)
-    cfg.write_text(f'["tiny"]\nrepo = "{REPO}"\ndefault_quant = "Q4_1"\nparams = "135M"\n'
-                   f'["tiny".quants.Q4_1]\nfile = "{FILE}"\nsize_gb = 0.098\n')  # fmt: off
-    return {**os.environ, "LOCALTHINK_HOME": str(isolated_home), "HF_ENDPOINT": hub.url,
-            "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_XET": "1"}  # fmt: off
+    cfg.write_text(
+        f'["tiny"]\nrepo = "{REPO}"\ndefault_quant = "Q4_1"\nparams = "135M"\n'
+        f'["tiny".quants.Q4_1]\nfile = "{FILE}"\nsize_gb = 0.098\n'
+    )
+    return {
+        **os.environ,
+        "LOCALTHINK_HOME": str(isolated_home),
+        "HF_ENDPOINT": hub.url,
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_DISABLE_XET": "1",
+    }
 
 
 def localthink(*args, env, timeout=120):
-    return subprocess.run([sys.executable, "-m", "localthink", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout)  # fmt: off
+    return subprocess.run(
+        [sys.executable, "-m", "localthink", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def blobs(env) -> Path:
@@ -63,8 +75,12 @@ def test_pull_then_ask_by_name_works_offline(env, hub, smollm2_path):
 def test_interrupted_pull_resumes_without_refetching(env, hub, smollm2_path):
     size = len(smollm2_path.read_bytes())
     hub.bytes_per_second = 8_000_000  # ~12 s for the whole file
-    proc = subprocess.Popen([sys.executable, "-m", "localthink", "pull", "tiny", "--quiet"],
-                            env=env, stderr=subprocess.PIPE, text=True)  # fmt: off
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localthink", "pull", "tiny", "--quiet"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     partial = 0
     while time.time() < deadline and partial < 20_000_000:

@@ -32,8 +32,9 @@ for event in Session(opened.engine, SamplingParams(max_tokens=100000)).send("ess
 def test_sigkill_mid_reply_keeps_earlier_messages_and_marks_partial(tmp_path, isolated_home):
     db = tmp_path / "chats.db"
     env = {**os.environ, "LOCALTHINK_HOME": str(isolated_home)}
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE,
-                            env=env, text=True)  # fmt: off
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, env=env, text=True
+    )
     assert proc.stdout.readline().strip() == "streaming"
     deadline = time.time() + 60
     while time.time() < deadline:  # wait until some of the reply is on disk

@@ -45,8 +45,14 @@ def test_mid_thinking(snap_compare, tmp_path):
 
     async def run_before(pilot):
         await ask(pilot, app)
-        await settle(pilot, lambda: engine.paused.is_set() and app.query(ReplyView)
-                     and len(app.query_one(ReplyView).thinking_parts) >= 11)  # fmt: off
+        await settle(
+            pilot,
+            lambda: (
+                engine.paused.is_set()
+                and app.query(ReplyView)
+                and len(app.query_one(ReplyView).thinking_parts) >= 11
+            ),
+        )
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -56,8 +62,14 @@ def test_after_answer(snap_compare, tmp_path):
 
     async def run_before(pilot):
         await ask(pilot, app)
-        await settle(pilot, lambda: app.streaming is None and app.query(ReplyView)
-                     and app.query_one(ReplyView).done is not None)  # fmt: off
+        await settle(
+            pilot,
+            lambda: (
+                app.streaming is None
+                and app.query(ReplyView)
+                and app.query_one(ReplyView).done is not None
+            ),
+        )
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

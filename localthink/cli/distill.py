@@ -1,0 +1,141 @@
+"""`localthink distill tasks | traces | verify`: the first half of building a student."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from localthink.errors import LocalthinkError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("distill", help="build your own small reasoning model")
+    dsub = p.add_subparsers(dest="stage", metavar="STAGE", required=True)
+
+    t = dsub.add_parser("tasks", help="generate verifiable problems as JSONL")
+    t.add_argument("--generator", default="arithmetic", help="arithmetic, linear or countdown")
+    t.add_argument("--n", type=int, default=1000)
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--difficulty", type=int, default=1, help="1 (easy) … 5 (hard)")
+    t.add_argument("-o", "--output", required=True)
+    t.set_defaults(run=run_tasks)
+
+    r = dsub.add_parser("traces", help="ask a teacher for reasoning traces (resumable)")
+    r.add_argument("tasks")
+    r.add_argument("-o", "--output", required=True)
+    r.add_argument("--teacher", required=True, help="openai:URL or gguf:PATH_OR_NAME")
+    r.add_argument("--model", help="model name on an openai: server")
+    r.add_argument("--samples", type=int, default=4, help="traces per task")
+    r.add_argument("--concurrency", type=int, default=4)
+    r.add_argument("--temperature", type=float, default=0.6)
+    r.add_argument("--top-p", type=float, default=0.95)
+    r.add_argument("--max-tokens", type=int, default=4096)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--split", default="train", help="train, test or all")
+    r.set_defaults(run=run_traces_cmd)
+
+    v = dsub.add_parser("verify", help="keep verified-correct traces as SFT JSONL")
+    v.add_argument("traces")
+    v.add_argument("-o", "--output", required=True)
+    v.add_argument("--max-thinking-chars", type=int, default=32_000)
+    v.add_argument("--max-foreign-share", type=float, default=0.05)
+    v.set_defaults(run=run_verify)
+
+
+def run_tasks(args: argparse.Namespace) -> int:
+    from localthink.distill.tasks import generate_tasks, write_tasks
+
+    if args.n < 1 or not 1 <= args.difficulty <= 5:
+        raise LocalthinkError("--n must be at least 1 and --difficulty 1 to 5")
+    tasks = generate_tasks(args.generator, args.n, args.seed, args.difficulty)
+    write_tasks(tasks, Path(args.output))
+    test = sum(t.split == "test" for t in tasks)
+    print(
+        f"{len(tasks)} {args.generator} tasks → {args.output} ({len(tasks) - test} train, "
+        f"{test} test)"
+    )
+    return 0
+
+
+def run_traces_cmd(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from localthink.distill.tasks import read_tasks
+    from localthink.distill.teachers import make_teacher
+    from localthink.distill.traces import run_traces
+    from localthink.engine.protocol import SamplingParams
+
+    tasks = read_tasks(Path(args.tasks))
+    if args.split != "all":
+        tasks = [t for t in tasks if t.split == args.split]
+    teacher = make_teacher(args.teacher, args.model)
+    params = SamplingParams(
+        max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p
+    )
+    accepted = [0, 0]
+    columns = (
+        TextColumn("traces"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} samples/s · {task.fields[acc]} correct"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("traces", total=len(tasks) * args.samples, rate="-", acc="-")
+        started = time.perf_counter()
+
+        def on_record(record: dict) -> None:
+            accepted[0] += bool(record["correct"])
+            accepted[1] += 1
+            elapsed = time.perf_counter() - started
+            bar.update(
+                task,
+                advance=1,
+                rate=f"{accepted[1] / elapsed:.2f}",
+                acc=f"{accepted[0] / accepted[1]:.0%}",
+            )
+
+        written, skipped = run_traces(
+            tasks,
+            teacher,
+            Path(args.output),
+            args.samples,
+            params,
+            args.concurrency,
+            args.seed,
+            on_record,
+        )
+    print(
+        f"{written} new samples, {skipped} already done → {args.output}"
+        + (f" ({accepted[0]}/{accepted[1]} correct)" if accepted[1] else "")
+    )
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from localthink.distill.verify import Filters, verify_traces
+
+    report = verify_traces(
+        Path(args.traces),
+        Path(args.output),
+        Filters(args.max_thinking_chars, 1, args.max_foreign_share),
+    )
+    if not report.seen:
+        raise LocalthinkError(f"{args.traces}: no trace records")
+    print(f"kept {report.kept}/{report.seen} ({report.kept / report.seen:.0%}) → {args.output}")
+    for kind, (kept, seen) in sorted(report.by_kind.items()):
+        print(f"  {kind}: {kept}/{seen} accepted ({kept / seen:.0%})")
+    for reason, n in sorted(report.reasons.items(), key=lambda kv: -kv[1]):
+        print(f"  rejected, {reason}: {n}")
+
+    def mean(xs):
+        return f"{statistics.mean(xs):.0f}" if xs else "-"
+
+    print(
+        f"  mean thinking length: accepted {mean(report.kept_thinking)} chars, "
+        f"rejected {mean(report.rejected_thinking)} chars"
+    )
+    return 0

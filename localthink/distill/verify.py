@@ -1,0 +1,121 @@
+"""Rejection sampling: keep only correct, well-formed traces, as SFT-ready chat records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from localthink.distill import countdown
+from localthink.errors import LocalthinkError
+from localthink.verify import extract_answer, is_correct
+
+# Characters outside Latin scripts, digits, punctuation and maths symbols: R1 filtered
+# out traces that drift into another language ("language mixing").
+_FOREIGN = re.compile(r"[^\x00-\u024F\u2000-\u22FF\u25A0-\u25FF\u00B0-\u00FF×÷√π∑∫≈≠≤≥→]")
+
+
+def answer_is_correct(kind: str, question: str, answer: str, reference: str) -> bool:
+    if kind == "countdown":
+        expr = extract_answer(answer) or ""
+        expr = expr.split("=")[0]  # "3 + 4 × 5 = 23" → the expression
+        return countdown.check(expr, countdown.numbers_in_question(question), int(reference))
+    return is_correct(answer, reference)
+
+
+def foreign_share(text: str) -> float:
+    return len(_FOREIGN.findall(text)) / max(1, len(text))
+
+
+@dataclass
+class Filters:
+    max_thinking_chars: int = 32_000
+    min_thinking_chars: int = 1
+    max_foreign_share: float = 0.05
+
+
+@dataclass
+class Report:
+    seen: int = 0
+    kept: int = 0
+    reasons: dict = field(default_factory=lambda: defaultdict(int))
+    by_kind: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # kept, seen
+    kept_thinking: list = field(default_factory=list)
+    rejected_thinking: list = field(default_factory=list)
+
+
+def reject_reason(rec: dict, filters: Filters) -> str | None:
+    """Why a trace is rejected, or None to keep it."""
+    thinking = rec.get("thinking") or ""
+    if len(thinking) < filters.min_thinking_chars:
+        return "no thinking"
+    if not rec.get("thinking_closed", True) or rec.get("finish_reason") == "length":
+        return "thinking not closed"
+    if len(thinking) > filters.max_thinking_chars:
+        return "too long"
+    if foreign_share(thinking + (rec.get("answer") or "")) > filters.max_foreign_share:
+        return "language mixing"
+    if not answer_is_correct(
+        rec.get("kind", "math"), rec["question"], rec.get("answer") or "", str(rec["reference"])
+    ):
+        return "wrong answer"
+    return None
+
+
+def sft_record(rec: dict) -> dict:
+    from localthink.distill.tasks import MATH_SUFFIX
+
+    prompt = f"{rec['question']}\n{MATH_SUFFIX}"
+    reply = f"<think>\n{rec['thinking'].strip()}\n</think>\n\n{rec['answer'].strip()}"
+    return {
+        "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}],
+        "task_id": rec["task_id"],
+        "kind": rec.get("kind", "math"),
+    }
+
+
+def verify_traces(src: Path, dst: Path, filters: Filters = Filters()) -> Report:
+    """Read traces, write the accepted ones as SFT JSONL (atomically), return the tally."""
+    try:
+        lines = src.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LocalthinkError(f"{src}: cannot read ({exc})") from None
+    report, seen_hashes, out = Report(), set(), []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            rec["question"], rec["reference"]  # noqa: B018 (required keys)
+        except (ValueError, KeyError, TypeError):
+            print(f"localthink: {src}:{number}: skipped (not a trace record)", file=sys.stderr)
+            continue
+        report.seen += 1
+        kind = rec.get("kind", "math")
+        report.by_kind[kind][1] += 1
+        reason = reject_reason(rec, filters)
+        key = hashlib.sha256(
+            f"{rec['question']}\0{rec.get('thinking')}\0{rec.get('answer')}".encode()
+        ).hexdigest()
+        if reason is None and key in seen_hashes:
+            reason = "duplicate"
+        seen_hashes.add(key)
+        length = len(rec.get("thinking") or "")
+        if reason:
+            report.reasons[reason] += 1
+            report.rejected_thinking.append(length)
+            continue
+        report.kept += 1
+        report.by_kind[kind][0] += 1
+        report.kept_thinking.append(length)
+        out.append(sft_record(rec))
+    tmp = dst.with_suffix(dst.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for row in out:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(dst)
+    return report
