@@ -34,6 +34,9 @@ def add_parser(sub) -> None:
     r.add_argument("--top-p", type=float, default=0.95)
     r.add_argument("--max-tokens", type=int, default=4096)
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument(
+        "--retries", type=int, default=5, help="retries on 429/5xx/timeouts (backoff 1, 2, 4 … s)"
+    )
     r.add_argument("--split", default="train", help="train, test or all")
     r.set_defaults(run=run_traces_cmd)
 
@@ -71,7 +74,7 @@ def run_traces_cmd(args: argparse.Namespace) -> int:
     tasks = read_tasks(Path(args.tasks))
     if args.split != "all":
         tasks = [t for t in tasks if t.split == args.split]
-    teacher = make_teacher(args.teacher, args.model)
+    teacher = make_teacher(args.teacher, args.model, retries=args.retries)
     params = SamplingParams(
         max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p
     )

@@ -160,13 +160,13 @@ class GGUFTeacher:
         )
 
 
-def make_teacher(spec: str, model: str | None) -> Teacher:
+def make_teacher(spec: str, model: str | None, retries: int = 5) -> Teacher:
     """`openai:URL` (needs --model) or `gguf:PATH_OR_NAME`."""
     kind, _, rest = spec.partition(":")
     if kind == "openai" and rest:
         if not model:
             raise LocalthinkError("an openai: teacher needs --model (the server's model name)")
-        return OpenAITeacher(rest, model)
+        return OpenAITeacher(rest, model, retries=retries)
     if kind == "gguf" and rest:
         return GGUFTeacher(rest)
     raise LocalthinkError(f"--teacher {spec!r}: expected openai:URL or gguf:PATH_OR_NAME")
