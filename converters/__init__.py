@@ -1,5 +1,10 @@
-"""HF checkpoint → GGUF converters, one module per architecture (see the converters issue).
+"""Hugging Face checkpoint → GGUF, one module per architecture (llama, qwen2, qwen3).
 
-Nothing is converted here yet; this package ships in the wheel so converters can be added
-without a packaging change.
+Importable without torch: tensors are read with the `safetensors` library into numpy and
+written with gguf-py's writer. A new architecture is one new module with the same four
+names as `converters/llama.py` (ARCH, HF_CLASSES, write_metadata, map_tensor).
 """
+
+from converters.writer import ARCHITECTURES, ConversionError, convert_checkpoint
+
+__all__ = ["ARCHITECTURES", "ConversionError", "convert_checkpoint"]

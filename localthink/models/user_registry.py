@@ -29,7 +29,9 @@ def _save(p: Paths, data: dict) -> None:
     tmp.replace(p.user_registry_path)  # atomic: a crash never leaves half a registry
 
 
-def import_gguf(path: str | Path, name: str | None = None, p: Paths | None = None) -> dict:
+def import_gguf(
+    path: str | Path, name: str | None = None, p: Paths | None = None, distilled: bool = False
+) -> dict:
     """Register a local GGUF under a name (used in place, not copied); return what was read."""
     p = p or paths()
     path = Path(path).expanduser().resolve()
@@ -47,6 +49,13 @@ def import_gguf(path: str | Path, name: str | None = None, p: Paths | None = Non
         "context_length": info.context_length,
         "about": f"imported from {path}",
     }
+    if distilled:  # a student of an R1-style teacher: its think tags and sampling defaults
+        row |= {
+            "family": "distilled",
+            "think_open": "<think>",
+            "think_close": "</think>",
+            "sampling": {"temperature": 0.6, "top_p": 0.95},
+        }
     data = _load(p)
     data[name] = row
     _save(p, data)

@@ -1,0 +1,98 @@
+"""Glue: checkpoint folder + architecture module + tokenizer → one GGUF file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from converters import checkpoint, llama, qwen2, qwen3
+from converters.tokenizer import write_tokenizer
+from localthink.errors import LocalthinkError
+
+ARCHITECTURES = {cls: module for module in (llama, qwen2, qwen3) for cls in module.HF_CLASSES}
+OUTTYPES = ("f32", "f16", "bf16")
+
+
+class ConversionError(LocalthinkError):
+    pass
+
+
+def _encode(data: np.ndarray, outtype: str, name: str):
+    """(array, raw dtype) for the writer: 1-D tensors (norms, biases) stay float32."""
+    import gguf
+
+    if data.ndim == 1 or outtype == "f32" or name == "token_embd.weight" and outtype == "f32":
+        return data.astype(np.float32), gguf.GGMLQuantizationType.F32
+    if outtype == "f16":
+        return data.astype(np.float16), gguf.GGMLQuantizationType.F16
+    return gguf.quants.quantize(
+        data, gguf.GGMLQuantizationType.BF16
+    ), gguf.GGMLQuantizationType.BF16
+
+
+def convert_checkpoint(
+    src: str | Path,
+    dst: str | Path,
+    outtype: str = "f16",
+    think_template: bool = False,
+    force: bool = False,
+) -> Path:
+    """Write `dst` (through a temp file renamed at the end: never a partial GGUF)."""
+    import gguf
+
+    src, dst = Path(src), Path(dst)
+    if outtype not in OUTTYPES:
+        raise ConversionError(f"--outtype {outtype}: expected one of {', '.join(OUTTYPES)}")
+    if dst.exists() and not force:
+        raise ConversionError(f"{dst} exists (use --force to overwrite)")
+    config = checkpoint.read_config(src)
+    # checkpoints written without `architectures` still name their model_type
+    by_type = {m.ARCH: m.HF_CLASSES[0] for m in (llama, qwen2, qwen3)}
+    arch_names = config.get("architectures") or [by_type.get(config.get("model_type", ""), "")]
+    arch_names = [a for a in arch_names if a]
+    module = next((ARCHITECTURES[a] for a in arch_names if a in ARCHITECTURES), None)
+    if module is None:
+        raise ConversionError(
+            f"unsupported architecture {', '.join(arch_names) or '?'} "
+            f"(supported: {', '.join(sorted(ARCHITECTURES))})"
+        )
+    tmp = dst.with_name(dst.name + ".partial")
+    try:
+        w = gguf.GGUFWriter(str(tmp), module.ARCH)
+        w.add_name(config.get("_name_or_path") or src.name)
+        w.add_file_type({"f32": 0, "f16": 1, "bf16": 32}[outtype])
+        module.write_metadata(w, config)
+        write_tokenizer(w, src, config["vocab_size"], config.get("model_type", ""), think_template)
+        names = set()
+        for name, data in checkpoint.read_tensors(src):
+            mapped = module.map_tensor(name, data, config)
+            if mapped is None:
+                continue
+            gguf_name, array = mapped
+            array, raw_type = _encode(array, outtype, gguf_name)
+            w.add_tensor(gguf_name, array, raw_dtype=raw_type)
+            names.add(gguf_name)
+        _check_complete(names, config)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+        os.replace(tmp, dst)
+    except OSError as exc:
+        raise ConversionError(f"cannot write {dst} ({exc.strerror or exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst
+
+
+def _check_complete(names: set[str], config: dict) -> None:
+    needed = {"token_embd.weight", "output_norm.weight"}
+    for i in range(config["num_hidden_layers"]):
+        needed |= {f"blk.{i}.{part}.weight" for part in
+                   ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down",
+                    "attn_norm", "ffn_norm")}  # fmt: skip
+    missing = sorted(needed - names)
+    if missing:
+        raise ConversionError(f"checkpoint is missing {len(missing)} tensors (first: {missing[0]})")
