@@ -47,6 +47,19 @@ def add_parser(sub) -> None:
     v.add_argument("--max-foreign-share", type=float, default=0.05)
     v.set_defaults(run=run_verify)
 
+    tr = dsub.add_parser("train", help="fine-tune the student on verified traces (SFT)")
+    tr.add_argument("sft")
+    tr.add_argument("--student", required=True, help="Hugging Face folder or .gguf")
+    tr.add_argument("-o", "--output", required=True, help="folder for the trained student")
+    tr.add_argument("--epochs", type=float, default=2.0)
+    tr.add_argument("--lr", type=float, default=1e-5)
+    tr.add_argument("--batch-size", type=int, default=4)
+    tr.add_argument("--max-len", type=int, default=4096)
+    tr.add_argument("--max-steps", type=int)
+    tr.add_argument("--save-every", type=int, default=50)
+    tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    tr.set_defaults(run=run_train)
+
     c = dsub.add_parser("convert", help="Hugging Face checkpoint folder → GGUF")
     c.add_argument("checkpoint")
     c.add_argument("-o", "--output", required=True)
@@ -197,5 +210,47 @@ def run_register(args: argparse.Namespace) -> int:
     print(
         f"registered {row['name']} ({row['architecture']} {row['quant']}): "
         f"localthink --model {row['name']}"
+    )
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from localthink.distill.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        max_len=args.max_len,
+        save_every=args.save_every,
+        max_steps=args.max_steps,
+    )
+    columns = (
+        TextColumn("train"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]} · lr {task.fields[lr]} · {task.fields[tps]} tok/s"),
+    )
+    with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("train", total=None, loss="-", lr="-", tps="-")
+
+        def on_step(r: dict) -> None:
+            bar.update(
+                task,
+                completed=r["step"],
+                total=r["total"],
+                loss=f"{r['loss']:.3f}",
+                lr=f"{r['lr']:.2e}",
+                tps=f"{r['tokens_per_s']:.0f}",
+            )
+
+        result = train(Path(args.sft), args.student, Path(args.output), cfg, args.resume, on_step)
+    last = result["history"][-1] if result["history"] else {}
+    print(
+        f"trained {result['steps']} steps on {result['examples']} examples "
+        f"({result['dropped_too_long']} dropped as too long); final loss "
+        f"{last.get('loss', float('nan')):.3f} → {args.output}"
     )
     return 0

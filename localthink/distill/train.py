@@ -1,0 +1,201 @@
+"""Supervised fine-tuning of the student on verified traces: one readable loop.
+
+Written as a plain torch loop (after nanoGPT) rather than TRL's SFTTrainer: the whole
+job is tokenise with the chat template, mask the prompt, step AdamW, checkpoint, and a
+loop shows exactly that. Under `accelerate launch` the same loop runs data-parallel
+through accelerate's Accelerator (several GPUs, DeepSpeed/FSDP by its config).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from localthink.errors import LocalthinkError
+
+THINK_TEMPLATE_SUFFIX = "{% if add_generation_prompt %}<think>\n{% endif %}"
+
+
+@dataclass
+class TrainConfig:
+    epochs: float = 2.0
+    lr: float = 1e-5
+    batch_size: int = 4
+    max_len: int = 4096
+    warmup: int = 10
+    save_every: int = 50
+    seed: int = 0
+    max_steps: int | None = None
+
+
+@dataclass
+class Example:
+    input_ids: list[int]
+    labels: list[int]  # -100 where the loss is off (everything but the assistant reply)
+
+
+def load_student(spec: str):
+    """A Hugging Face folder, or a GGUF that transformers dequantises (`gguf_file=`)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(spec)
+    kwargs = {"pretrained_model_name_or_path": str(path)}
+    if path.suffix == ".gguf":
+        if not path.exists():
+            raise LocalthinkError(f"{spec}: no such file")
+        kwargs = {"pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name}
+    elif not (path / "config.json").exists():
+        raise LocalthinkError(f"{spec}: not a Hugging Face model folder or a .gguf file")
+    tok = AutoTokenizer.from_pretrained(**kwargs)
+    model = AutoModelForCausalLM.from_pretrained(**kwargs, dtype="float32")
+    if getattr(model, "hf_quantizer", None) is not None:  # GGUF-loaded: now plain float weights
+        model.hf_quantizer = None
+        model.config.quantization_config = None
+        model.is_quantized = False
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return model, tok
+
+
+def encode(tok, messages: list[dict], max_len: int) -> Example | None:
+    """Chat-template the example; labels cover the assistant turn only. None if too long."""
+    prompt = tok.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
+    full = prompt + messages[-1]["content"] + (tok.eos_token or "")
+    prompt_ids = tok(prompt, add_special_tokens=False).input_ids
+    ids = tok(full, add_special_tokens=False).input_ids
+    if len(ids) > max_len:
+        return None
+    n = len(prompt_ids)
+    return Example(ids, [-100] * n + ids[n:])
+
+
+def read_sft(path: Path, tok, max_len: int) -> tuple[list[Example], int]:
+    examples, dropped = [], 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            messages = json.loads(line)["messages"]
+        except (ValueError, KeyError, TypeError):
+            raise LocalthinkError(
+                f'{path}:{number}: not an SFT record ({{"messages": …}})'
+            ) from None
+        ex = encode(tok, messages, max_len)
+        if ex is None:
+            dropped += 1
+        else:
+            examples.append(ex)
+    if not examples:
+        raise LocalthinkError(f"{path}: no examples fit in --max-len {max_len}")
+    return examples, dropped
+
+
+def batches(examples: list[Example], size: int, rng: random.Random) -> list[list[Example]]:
+    """Length-grouped batches (little padding), in shuffled order."""
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids))
+    groups = [[examples[i] for i in order[j : j + size]] for j in range(0, len(order), size)]
+    rng.shuffle(groups)
+    return groups
+
+
+def collate(batch: list[Example], pad_id: int):
+    import torch
+
+    width = max(len(e.input_ids) for e in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, e in enumerate(batch):
+        ids[i, : len(e.input_ids)] = torch.tensor(e.input_ids)
+        labels[i, : len(e.labels)] = torch.tensor(e.labels)
+        mask[i, : len(e.input_ids)] = 1
+    return ids, labels, mask
+
+
+def train(
+    sft: Path,
+    student: str,
+    out: Path,
+    cfg: TrainConfig,
+    resume: bool = False,
+    on_step: Callable[[dict], None] | None = None,
+) -> dict:
+    """Fine-tune and save a Hugging Face folder (with a thinking chat template) to `out`."""
+    import torch
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
+    model, tok = load_student(student)
+    examples, dropped = read_sft(sft, tok, cfg.max_len)
+    rng = random.Random(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    per_epoch = math.ceil(len(examples) / cfg.batch_size)
+    total = cfg.max_steps or max(1, int(per_epoch * cfg.epochs))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: (
+            min(1.0, (s + 1) / max(1, cfg.warmup))
+            * 0.5
+            * (1 + math.cos(math.pi * min(s, total) / total))
+        ),
+    )
+    model, optimizer = accelerator.prepare(model, optimizer)
+    ckpt = out / "checkpoint"
+    step = 0
+    if resume and (ckpt / "state.json").exists():
+        accelerator.load_state(str(ckpt))
+        step = json.loads((ckpt / "state.json").read_text())["step"]
+        for _ in range(step):
+            schedule.step()
+    model.train()
+    history, started, seen_tokens = [], time.perf_counter(), 0
+    plan = [
+        b
+        for _ in range(math.ceil(total / per_epoch) + 1)
+        for b in batches(examples, cfg.batch_size, rng)
+    ]
+    while step < total:
+        ids, labels, mask = (
+            t.to(accelerator.device) for t in collate(plan[step], tok.pad_token_id)
+        )
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        step += 1
+        seen_tokens += int(mask.sum())
+        record = {
+            "step": step,
+            "total": total,
+            "loss": float(loss.detach()),
+            "lr": schedule.get_last_lr()[0],
+            "tokens_per_s": seen_tokens / (time.perf_counter() - started),
+        }
+        history.append(record)
+        if on_step:
+            on_step(record)
+        if step % cfg.save_every == 0 or step == total:
+            accelerator.save_state(str(ckpt))
+            (ckpt / "state.json").write_text(json.dumps({"step": step, "config": asdict(cfg)}))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        unwrapped = accelerator.unwrap_model(model)
+        unwrapped.save_pretrained(out, safe_serialization=True)
+        template = tok.chat_template or ""
+        if THINK_TEMPLATE_SUFFIX not in template:
+            tok.chat_template = template + THINK_TEMPLATE_SUFFIX
+        tok.save_pretrained(out)
+    return {
+        "steps": step,
+        "examples": len(examples),
+        "dropped_too_long": dropped,
+        "history": history,
+    }

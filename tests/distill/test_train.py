@@ -1,0 +1,98 @@
+"""SFT on the real SmolLM2 student (loaded from its GGUF through transformers), on CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from localthink.distill.train import TrainConfig, encode, load_student, train  # noqa: E402
+
+SUFFIX = "\\nPlease reason step by step, and put your final answer within \\\\boxed{}."
+
+
+def sft_lines(n: int = 4) -> str:
+    rows = []
+    for a, b in [(2, 3), (4, 4), (1, 6), (3, 3)][:n]:
+        rows.append(
+            json.dumps(
+                {
+                    "messages": [
+                        {
+                            "role": "user",
+                            "content": f"What is {a}+{b}?{json.loads(chr(34) + SUFFIX + chr(34))}",
+                        },
+                        {
+                            "role": "assistant",
+                            "content": f"<think>\n{a} plus {b} is {a + b}.\n</think>\n\n"
+                            f"\\boxed{{{a + b}}}",
+                        },
+                    ]
+                }
+            )
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_only_assistant_tokens_carry_labels(smollm2_path):
+    _, tok = load_student(str(smollm2_path))
+    messages = json.loads(sft_lines(1))["messages"]
+    ex = encode(tok, messages, 4096)
+    labelled = [t for t, lab in zip(ex.input_ids, ex.labels, strict=True) if lab != -100]
+    assert tok.decode(labelled).startswith("<think>\n2 plus 3 is 5.\n</think>")
+    prompt_part = tok.decode(
+        [t for t, lab in zip(ex.input_ids, ex.labels, strict=True) if lab == -100]
+    )
+    assert "What is 2+3?" in prompt_part and "<think>" not in prompt_part
+    assert encode(tok, messages, 10) is None  # too long for --max-len: dropped
+
+
+def test_loss_goes_down_resume_continues_and_student_thinks(smollm2_path, tmp_path, isolated_home):
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text(sft_lines())
+    out = tmp_path / "student"
+    cfg = TrainConfig(lr=1e-4, batch_size=4, warmup=1, save_every=1, max_steps=2)
+    first = train(sft, str(smollm2_path), out, cfg)
+    assert [h["step"] for h in first["history"]] == [1, 2]
+    resumed = train(
+        sft, str(smollm2_path), out, TrainConfig(**{**cfg.__dict__, "max_steps": 3}), resume=True
+    )
+    assert [h["step"] for h in resumed["history"]] == [3]  # continued from the saved step
+    losses = [h["loss"] for h in first["history"] + resumed["history"]]
+    assert losses[-1] < losses[0] * 0.8
+    # the saved student converts, registers and thinks when asked
+    env = {**os.environ, "LOCALTHINK_HOME": str(isolated_home)}
+
+    def lt(*args):
+        r = subprocess.run(
+            [sys.executable, "-m", "localthink", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    lt("distill", "convert", str(out), "-o", str(tmp_path / "s.gguf"), "--outtype", "f16")
+    lt("distill", "register", str(tmp_path / "s.gguf"), "--name", "tiny-thinker")
+    reply = json.loads(
+        lt(
+            "ask",
+            "--json",
+            "-m",
+            "tiny-thinker",
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "24",
+            "What is 2+3?",
+        )
+    )
+    assert reply["thinking"] and reply["stats"]["thinking_tokens"] > 0
