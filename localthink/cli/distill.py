@@ -60,6 +60,21 @@ def add_parser(sub) -> None:
     tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     tr.set_defaults(run=run_train)
 
+    e = dsub.add_parser("eval", help="pass@1 and thinking length on held-out tasks")
+    e.add_argument("model", help="the student (name, path or .gguf)")
+    e.add_argument("--tasks", required=True, help="tasks JSONL (its test split is used)")
+    e.add_argument("--samples", type=int, default=4, help="samples per task (pass@1 = mean)")
+    e.add_argument(
+        "--against", default="", help="comma-separated models to compare (base, teacher)"
+    )
+    e.add_argument("--max-tokens", type=int, default=2048)
+    e.add_argument("--limit", type=int, help="only the first N test tasks")
+    e.set_defaults(run=run_eval)
+
+    rr = dsub.add_parser("run", help="every stage from a recipe TOML (resumable)")
+    rr.add_argument("recipe")
+    rr.set_defaults(run=run_recipe)
+
     c = dsub.add_parser("convert", help="Hugging Face checkpoint folder → GGUF")
     c.add_argument("checkpoint")
     c.add_argument("-o", "--output", required=True)
@@ -253,4 +268,48 @@ def run_train(args: argparse.Namespace) -> int:
         f"({result['dropped_too_long']} dropped as too long); final loss "
         f"{last.get('loss', float('nan')):.3f} → {args.output}"
     )
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from localthink.distill.evaluate import evaluate, write_results
+    from localthink.distill.tasks import read_tasks
+    from localthink.engine.protocol import SamplingParams
+    from localthink.store.db import open_store
+
+    tasks = [t for t in read_tasks(Path(args.tasks)) if t.split == "test"] or read_tasks(
+        Path(args.tasks)
+    )
+    tasks = tasks[: args.limit] if args.limit else tasks
+    params = SamplingParams(max_tokens=args.max_tokens)
+    specs = [args.model] + [s.strip() for s in args.against.split(",") if s.strip()]
+    with open_store() as store:
+        results = [evaluate(spec, tasks, args.samples, params, store) for spec in specs]
+    table = Table(
+        title=f"{len(tasks)} held-out tasks × {args.samples} samples", title_justify="left"
+    )
+    for col in ("model", "pass@1", "mean thinking tok", "mean answer tok"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(
+            r.model,
+            f"{r.pass_at_1:.1%}",
+            f"{r.mean_thinking_tokens:.0f}",
+            f"{r.mean_answer_tokens:.0f}",
+        )
+    Console().print(table)
+    target = Path(args.model)
+    out = (target.parent if target.exists() else Path.cwd()) / f"{target.stem}.eval.json"
+    write_results(results, out)
+    print(f"→ {out} (also in `localthink stats`)")
+    return 0
+
+
+def run_recipe(args: argparse.Namespace) -> int:
+    from localthink.distill.recipe import run_recipe as run
+
+    run(Path(args.recipe))
     return 0

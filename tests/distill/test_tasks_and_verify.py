@@ -100,7 +100,7 @@ def _trace(**kw):
         ({}, None),
         ({"thinking": ""}, "no thinking"),
         ({"thinking_closed": False}, "thinking not closed"),
-        ({"finish_reason": "length"}, "thinking not closed"),
+        ({"finish_reason": "length"}, "answer cut off"),
         ({"thinking": "x" * 50}, "too long"),
         ({"thinking": "我们来计算二加二等于四。"}, "language mixing"),
         ({"answer": "\\boxed{5}"}, "wrong answer"),
