@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from localthink.cli.stats import plot
 from localthink.engine.protocol import ReplyStats
+from localthink.stats_chart import plot
 from localthink.store.db import Store, open_store
 from localthink.store.schema import MIGRATIONS
 from localthink.store.stats import percentile, query_rows, summarise

@@ -39,8 +39,11 @@ KEYS = [
     ("ctrl+f", "search", "Search", "Search conversations by text"),
     ("f2", "rename_chat", "Rename", "Rename the current conversation"),
     ("ctrl+delete", "delete_chat", "Delete chat", "Delete the current conversation"),
+    ("ctrl+b", "cycle_budget", "Budget", "Thinking budget: unlimited → none → 256 → 1024 tokens"),
+    ("f3", "stats", "Stats", "Thinking vs answer tokens, per query and per model"),
     ("f1", "help", "Help", "List every key binding"),
 ]
+BUDGETS: list[int | None] = [None, 0, 256, 1024]
 
 
 class ChatApp(App):
@@ -220,6 +223,9 @@ class ChatApp(App):
             params=params.__dict__,
             status="streaming",
         )
+        self.store.set_outcome(
+            message_id, think_budget=params.think_budget, no_think=int(params.think_budget == 0)
+        )
         view = ReplyView()
         await log.mount(view)
         view.thinking.display = not self.hide_thinking
@@ -346,6 +352,27 @@ class ChatApp(App):
         await self.show_conversation(None)
         self.refresh_sidebar()
         self.notify("Conversation deleted.")
+
+    def action_cycle_budget(self) -> None:
+        from dataclasses import replace
+
+        i = (
+            BUDGETS.index(self.user_params.think_budget)
+            if self.user_params.think_budget in BUDGETS
+            else 0
+        )
+        budget = BUDGETS[(i + 1) % len(BUDGETS)]
+        self.user_params = replace(self.user_params, think_budget=budget)
+        if self.session is not None:
+            self.session.params = replace(self.session.params, think_budget=budget)
+        label = {None: "unlimited", 0: "no thinking"}.get(budget, f"{budget} tokens")
+        self.query_one(StatusBar).budget = "" if budget is None else label
+        self.notify(f"Thinking budget: {label}")
+
+    def action_stats(self) -> None:
+        from localthink.tui.screens.stats import StatsScreen
+
+        self.push_screen(StatsScreen(self.store, self.conversation_id))
 
     def action_help(self) -> None:
         from localthink.tui.screens.help import HelpScreen

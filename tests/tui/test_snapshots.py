@@ -95,3 +95,33 @@ def test_help(snap_compare, tmp_path):
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_budget_key_sets_the_budget_used_and_stored(tmp_path):
+    from localthink.store.stats import query_rows
+    from localthink.tui.screens.stats import StatsScreen
+    from localthink.tui.widgets.status import StatusBar
+
+    engine = ScriptedEngine(THINK + ANSWER)
+    app = app_with(engine, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.session is not None)
+        await pilot.press("ctrl+b", "ctrl+b")  # unlimited → no thinking → 256
+        assert app.session.params.think_budget == 256
+        assert "thinking budget: 256 tokens" in str(app.query_one(StatusBar).render())
+        await ask(pilot, app)
+        await settle(
+            pilot,
+            lambda: (
+                app.streaming is None
+                and app.query(ReplyView)
+                and app.query_one(ReplyView).done is not None
+            ),
+        )
+        [row] = query_rows(app.store)
+        assert row.think_budget == 256 and row.thinking_tokens == 19
+        await pilot.press("f3")
+        await settle(pilot, lambda: isinstance(app.screen, StatsScreen))
+        table = app.screen.query_one("#queries")
+        assert table.row_count == 1
+        assert "thinking vs answer tokens" in str(app.screen.query_one("#chart").render())

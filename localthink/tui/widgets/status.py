@@ -16,6 +16,7 @@ class StatusBar(Static):
     backend = reactive("")
     ctx_used = reactive(0)
     ctx_size = reactive(0)
+    budget = reactive("")
 
     def render(self) -> str:
         parts = [self.model]
@@ -25,4 +26,6 @@ class StatusBar(Static):
             parts.append(self.backend)
         if self.ctx_size:
             parts.append(f"ctx {self.ctx_used}/{self.ctx_size}")
+        if self.budget:
+            parts.append(f"thinking budget: {self.budget}")
         return " · ".join(parts)
