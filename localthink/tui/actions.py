@@ -1,0 +1,134 @@
+"""The chat app's key actions (every one is also in the command palette), as a mixin."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from localthink.tui.widgets.prompt import PromptInput
+from localthink.tui.widgets.reply import ReplyView
+from localthink.tui.widgets.status import StatusBar
+
+KEYS = [
+    ("escape", "stop", "Stop reply", "Stop generating; the partial reply is kept, marked stopped"),
+    ("ctrl+n", "new_chat", "New chat", "Start a new conversation"),
+    ("ctrl+t", "fold_thinking", "Fold thinking", "Collapse or expand every thinking block"),
+    ("ctrl+e", "hide_thinking", "Hide thinking", "Hide thinking blocks entirely, or show them"),
+    ("ctrl+r", "regenerate", "Regenerate", "Ask for the last reply again"),
+    ("ctrl+y", "copy_answer", "Copy answer", "Copy the last answer to the clipboard"),
+    ("ctrl+o", "pick_model", "Model", "Switch to another local model"),
+    ("ctrl+f", "search", "Search", "Search conversations by text"),
+    ("f2", "rename_chat", "Rename", "Rename the current conversation"),
+    ("ctrl+delete", "delete_chat", "Delete chat", "Delete the current conversation"),
+    ("ctrl+b", "cycle_budget", "Budget", "Thinking budget: unlimited → none → 256 → 1024 tokens"),
+    ("f3", "stats", "Stats", "Thinking vs answer tokens, per query and per model"),
+    ("f1", "help", "Help", "List every key binding"),
+]
+BUDGETS: list[int | None] = [None, 0, 256, 1024]
+
+
+class ChatActions:
+    """Mixed into ChatApp: uses its store, session, streaming state and widgets."""
+
+    def action_stop(self) -> None:
+        if self.streaming is not None:
+            self.cancel.set()
+
+    async def action_new_chat(self) -> None:
+        if self.streaming is None:
+            await self.show_conversation(None)
+            self.refresh_sidebar()
+            self.query_one(PromptInput).focus()
+
+    def action_fold_thinking(self) -> None:
+        views = list(self.query(ReplyView))
+        fold = not all(v.thinking.collapsed for v in views)
+        for v in views:
+            v.thinking.collapsed = fold
+
+    def action_hide_thinking(self) -> None:
+        self.hide_thinking = not self.hide_thinking
+        self._apply_thinking_visibility()
+
+    def _apply_thinking_visibility(self) -> None:
+        for v in self.query(ReplyView):
+            v.thinking.display = not self.hide_thinking and bool(v.thinking_parts or v.live)
+
+    async def action_regenerate(self) -> None:
+        if self.streaming is not None or self.session is None or not self.session.turns:
+            return
+        turn = self.session.turns.pop()
+        last = [m for m in self.store.messages(self.conversation_id) if m.role == "assistant"][-1]
+        self.store.delete_message(last.id)
+        views = list(self.query(ReplyView))
+        if views:
+            await views[-1].remove()
+        await self.ask(turn.user, add_user=False)
+
+    def action_copy_answer(self) -> None:
+        views = [v for v in self.query(ReplyView) if v.answer_text]
+        if views:
+            self.copy_to_clipboard(views[-1].answer_text)
+            self.notify("Answer copied.")
+
+    def action_pick_model(self) -> None:
+        from localthink.models.resolve import local_models
+        from localthink.tui.screens.model_picker import ModelPicker
+
+        current = self.opened.engine.info.name if self.opened else ""
+
+        def chosen(path: str | None) -> None:
+            if path and self.streaming is None:
+                self.session = None
+                self.query_one(StatusBar).model = f"loading {path}…"
+                self.load_model(path)
+
+        self.push_screen(ModelPicker(local_models(), current), chosen)
+
+    def action_search(self) -> None:
+        self.query_one("#search").focus()
+
+    def action_rename_chat(self) -> None:
+        from localthink.tui.screens.rename import RenameScreen
+
+        if self.conversation_id is None:
+            return
+        conv_id = self.conversation_id
+
+        def renamed(title: str | None) -> None:
+            if title:
+                self.store.rename(conv_id, title)
+                self.refresh_sidebar()
+
+        self.push_screen(RenameScreen(self.store.conversation(conv_id).title), renamed)
+
+    async def action_delete_chat(self) -> None:
+        if self.conversation_id is None or self.streaming is not None:
+            return
+        self.store.delete(self.conversation_id)
+        await self.show_conversation(None)
+        self.refresh_sidebar()
+        self.notify("Conversation deleted.")
+
+    def action_cycle_budget(self) -> None:
+        i = (
+            BUDGETS.index(self.user_params.think_budget)
+            if self.user_params.think_budget in BUDGETS
+            else 0
+        )
+        budget = BUDGETS[(i + 1) % len(BUDGETS)]
+        self.user_params = replace(self.user_params, think_budget=budget)
+        if self.session is not None:
+            self.session.params = replace(self.session.params, think_budget=budget)
+        label = {None: "unlimited", 0: "no thinking"}.get(budget, f"{budget} tokens")
+        self.query_one(StatusBar).budget = "" if budget is None else label
+        self.notify(f"Thinking budget: {label}")
+
+    def action_stats(self) -> None:
+        from localthink.tui.screens.stats import StatsScreen
+
+        self.push_screen(StatsScreen(self.store, self.conversation_id))
+
+    def action_help(self) -> None:
+        from localthink.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen([(k, d) for k, _, _, d in KEYS]))
