@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 
 _BOXED = re.compile(r"\\boxed\s*\{")
-_ANSWER_LINE = re.compile(r"(?:final answer|answer)\s*(?:is|:)\s*(.+)", re.IGNORECASE)
+_ANSWER_LINE = re.compile(r"(?:final answer|answer)\s*(?:is\s*:?|:)\s*(.+)", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 
 
-def _last_boxed(text: str) -> str | None:
+def last_boxed(text: str) -> str | None:
     """Content of the last \\boxed{...}, with nested braces balanced."""
     starts = [m.end() for m in _BOXED.finditer(text)]
     if not starts:
@@ -28,7 +28,7 @@ def _last_boxed(text: str) -> str | None:
 
 def extract_answer(text: str) -> str | None:
     """\\boxed{} first, then an "answer:" line, then the last number in the text."""
-    boxed = _last_boxed(text)
+    boxed = last_boxed(text)
     if boxed:
         return boxed
     lines = _ANSWER_LINE.findall(text)
@@ -36,6 +36,16 @@ def extract_answer(text: str) -> str | None:
         return lines[-1].strip().rstrip(".").strip("*$ ")
     numbers = _NUMBER.findall(text)
     return numbers[-1].replace(",", "") if numbers else None
+
+
+# A number as a final answer: 42, -3.5, 1,024, 3/4, \frac{3}{4} (after compact()).
+_LITERAL = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\d+/\d+|-?\\[dt]?frac\{\d+\}\{\d+\}")
+
+
+def compact(text: str) -> str:
+    """Drop spacing, dollar signs, a trailing full stop and an `x =` prefix."""
+    text = re.sub(r"\s+|\$|\\[,;!]", "", text).rstrip(".")
+    return re.sub(r"^[a-zA-Z]=", "", text)
 
 
 def normalise(text: str) -> str:
@@ -49,6 +59,10 @@ def is_correct(reply: str, reference: str) -> bool:
         return False
     if normalise(predicted) == normalise(reference):
         return True
+    if _LITERAL.fullmatch(compact(reference)) and not _LITERAL.fullmatch(compact(predicted)):
+        # A numeric answer must be a number: math-verify would evaluate "17 × 19" and
+        # call it 323, and GRPO learned to copy the question into \boxed{} for that reward.
+        return False
     try:
         from math_verify import parse, verify
 

@@ -19,7 +19,9 @@ def add_parser(sub) -> None:
     t.add_argument("--generator", default="arithmetic", help="arithmetic, linear or countdown")
     t.add_argument("--n", type=int, default=1000)
     t.add_argument("--seed", type=int, default=1)
-    t.add_argument("--difficulty", type=int, default=1, help="1 (easy) … 5 (hard)")
+    t.add_argument(
+        "--difficulty", type=int, default=1, help="1 (easy) … 5 (hard); arithmetic also 0"
+    )
     t.add_argument("-o", "--output", required=True)
     t.set_defaults(run=run_tasks)
 
@@ -94,6 +96,10 @@ def add_parser(sub) -> None:
     q.add_argument("--force", action="store_true")
     q.set_defaults(run=run_quantize)
 
+    from localthink.cli.grpo import add_grpo_parser
+
+    add_grpo_parser(dsub)
+
     g = dsub.add_parser("register", help="name a GGUF so chat, ask and stats can use it")
     g.add_argument("gguf")
     g.add_argument("--name", required=True)
@@ -103,8 +109,9 @@ def add_parser(sub) -> None:
 def run_tasks(args: argparse.Namespace) -> int:
     from localthink.distill.tasks import generate_tasks, write_tasks
 
-    if args.n < 1 or not 1 <= args.difficulty <= 5:
-        raise LocalthinkError("--n must be at least 1 and --difficulty 1 to 5")
+    low = 0 if args.generator == "arithmetic" else 1
+    if args.n < 1 or not low <= args.difficulty <= 5:
+        raise LocalthinkError(f"--n must be at least 1 and --difficulty {low} to 5")
     tasks = generate_tasks(args.generator, args.n, args.seed, args.difficulty)
     write_tasks(tasks, Path(args.output))
     test = sum(t.split == "test" for t in tasks)

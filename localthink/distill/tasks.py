@@ -35,8 +35,12 @@ def split_of(task_id: str, seed: int, test_share: float = 0.1) -> str:
 
 
 def arithmetic(rng: random.Random, difficulty: int) -> tuple[str, str]:
-    """Multi-step integer arithmetic: 2 + difficulty operands, +, - and ×."""
-    terms = [rng.randint(2, 10 * difficulty + 9) for _ in range(2 + difficulty)]
+    """Multi-step integer arithmetic: 2 + difficulty operands, +, - and ×.
+
+    Difficulty 0 (two numbers up to 20) is for very small students, e.g. GRPO on 135M.
+    """
+    top = 10 * difficulty + 9 if difficulty else 20
+    terms = [rng.randint(2, top) for _ in range(2 + difficulty)]
     ops = [rng.choice("+-*") for _ in terms[1:]]
     expr = str(terms[0])
     for op, t in zip(ops, terms[1:], strict=True):
@@ -84,11 +88,18 @@ GENERATORS: dict[str, Callable[[random.Random, int], tuple[str, str]]] = {
 def generate_tasks(generator: str, n: int, seed: int, difficulty: int = 1) -> list[Task]:
     if generator not in GENERATORS:
         raise LocalthinkError(f"unknown generator {generator!r} (have: {', '.join(GENERATORS)})")
+    if difficulty < (0 if generator == "arithmetic" else 1):
+        raise LocalthinkError(f"difficulty {difficulty} is too low for {generator}")
     rng = random.Random(f"{generator}:{seed}:{difficulty}")
-    tasks, seen = [], set()
+    tasks, seen, repeats = [], set(), 0
     while len(tasks) < n:
         question, answer = GENERATORS[generator](rng, difficulty)
         if question in seen:
+            repeats += 1
+            if repeats > 100 * n:  # the space is smaller than n: say so rather than spin
+                raise LocalthinkError(
+                    f"only {len(tasks)} distinct {generator} tasks at difficulty {difficulty}"
+                )
             continue
         seen.add(question)
         task_id = f"{generator}-{seed}-{len(tasks):06d}"

@@ -18,6 +18,15 @@ def test_generators_are_deterministic_and_split_is_fixed():
     assert generate_tasks("arithmetic", 5, seed=2) != a[:5]
 
 
+def test_easiest_arithmetic_is_finite_and_says_so():
+    tasks = generate_tasks("arithmetic", 500, seed=1, difficulty=0)
+    assert all(len(t.question.split()) == 4 for t in tasks)  # "Compute a op b."
+    with pytest.raises(LocalthinkError, match="only 1083 distinct"):
+        generate_tasks("arithmetic", 2000, seed=1, difficulty=0)
+    with pytest.raises(LocalthinkError, match="too low"):
+        generate_tasks("linear", 5, seed=1, difficulty=0)
+
+
 def test_generated_answers_are_right():
     for t in generate_tasks("arithmetic", 50, seed=3, difficulty=2):
         expr = re.match(r"Compute (.*)\.", t.question).group(1).replace("×", "*")
@@ -61,6 +70,12 @@ def test_bad_task_lines_are_reported_and_skipped(tmp_path, capsys):
         ("Answer: 390", "391", False),
         ("I am not sure.", "391", False),
         ("\\boxed{1,000}", "1000", True),
+        ("\\boxed{\\dfrac{1}{2}}", "1/2", True),
+        # an unevaluated expression is not a numeric answer (GRPO learned to game this)
+        ("\\boxed{17 \\times 23}", "391", False),
+        ("The answer: 17 * 23", "391", False),
+        ("\\boxed{2+2}", "4", False),
+        ("\\boxed{x^2 + 1}", "1 + x^2", True),  # symbolic references still compare
     ],
 )
 def test_math_answers_in_many_formats(reply, reference, ok):

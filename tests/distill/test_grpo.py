@@ -1,0 +1,156 @@
+"""GRPO: rewards on hand-written completions, the objective by hand, and real steps on SmolLM2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from localthink.distill.grpo import GRPOConfig, grpo  # noqa: E402
+from localthink.distill.grpo_objective import (  # noqa: E402
+    completion_mask,
+    group_advantages,
+    policy_loss,
+)
+from localthink.distill.rewards import accuracy, format_reward, parse_rewards  # noqa: E402
+from localthink.distill.tasks import Task  # noqa: E402
+from localthink.errors import LocalthinkError  # noqa: E402
+
+SUM = Task("t1", "Compute 17 × 19.", "323")
+
+
+@pytest.mark.parametrize(
+    ("completion", "acc", "fmt"),
+    [
+        ("17 × 19 = 323</think>\nThe answer is \\boxed{323}.", 1.0, 1.0),
+        ("17 × 19 = 323</think>\nThe answer is 323.", 1.0, 0.5),  # right, not boxed
+        ("17 × 19 = 320</think>\n\\boxed{320}", 0.0, 1.0),  # well formed, wrong
+        ("17 × 19 = 323, so \\boxed{323}", 0.0, 0.0),  # never closed its thinking
+        ("</think>\\boxed{323}", 1.0, 0.0),  # no thinking at all
+        ("a</think>b</think>\\boxed{323}", 1.0, 0.0),  # closed twice: format says no
+        ("easy</think>\\boxed{17 \\times 19}", 0.0, 1.0),  # the question copied back
+    ],
+)
+def test_rewards_score_hand_written_completions(completion, acc, fmt):
+    assert accuracy(completion, SUM) == acc
+    assert format_reward(completion, SUM) == fmt
+
+
+def test_reward_specs_take_weights_and_user_functions():
+    rewards = parse_rewards(["accuracy", "format=0.25", "tests.distill.grpo_rewards:length"])
+    assert rewards["format"][1] == 0.25 and rewards["accuracy"][1] == 1.0
+    assert rewards["tests.distill.grpo_rewards:length"][0]("abcd", SUM) == pytest.approx(0.4)
+    for bad in (["nope"], ["accuracy=x"], ["no.such.module:f"]):
+        with pytest.raises(LocalthinkError):
+            parse_rewards(bad)
+
+
+def test_group_advantages_match_a_hand_computed_example():
+    rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0], [0.5, 0.5, 0.5, 0.5]])
+    # group 1: mean 0.5, sample std sqrt(1/3) = 0.57735; group 2: all equal, no signal
+    scaled = group_advantages(rewards)
+    assert scaled[0].tolist() == pytest.approx([0.866, -0.866, -0.866, 0.866], abs=1e-3)
+    assert scaled[1].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert group_advantages(rewards, scale=False)[0].tolist() == [0.5, -0.5, -0.5, 0.5]
+
+
+def test_loss_variants_weigh_tokens_as_documented():
+    logp = torch.zeros(2, 4)
+    adv = torch.tensor([1.0, -1.0])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 0, 0, 0]])
+    # ratio 1: per-token loss is -A; grpo averages per sequence, then over sequences
+    grpo_loss, _ = policy_loss(logp, logp.detach(), adv, mask, "grpo")
+    assert float(grpo_loss) == pytest.approx((-1 + 1) / 2)
+    dapo_loss, _ = policy_loss(logp, logp.detach(), adv, mask, "dapo")
+    assert float(dapo_loss) == pytest.approx((-4 + 1) / 5)
+    dr, _ = policy_loss(logp, logp.detach(), adv, mask, "dr_grpo", max_new_tokens=8)
+    assert float(dr) == pytest.approx((-4 + 1) / (2 * 8))
+    # the clip: a ratio of e^1 on a positive advantage earns only 1 + eps
+    clipped, _ = policy_loss(torch.ones(1, 1), torch.zeros(1, 1), torch.ones(1), torch.ones(1, 1))
+    assert float(clipped) == pytest.approx(-1.2)
+    # the KL term: zero at the reference, positive away from it
+    _, kl0 = policy_loss(logp, logp.detach(), adv, mask, beta=0.1, ref_logp=torch.zeros(2, 4))
+    _, kl1 = policy_loss(logp, logp.detach(), adv, mask, beta=0.1, ref_logp=torch.ones(2, 4))
+    assert float(kl0) == 0.0 and float(kl1) > 0.5
+
+
+def test_completion_mask_stops_after_the_first_end_token():
+    ids = torch.tensor([[5, 6, 2, 2, 2], [5, 6, 7, 8, 9], [2, 9, 9, 9, 9]])
+    assert completion_mask(ids, {2}).tolist() == [
+        [1, 1, 1, 0, 0],
+        [1, 1, 1, 1, 1],
+        [1, 0, 0, 0, 0],
+    ]
+
+
+def tiny(steps: int) -> GRPOConfig:
+    # the length reward differs across any two samples, so every group carries signal
+    return GRPOConfig(
+        steps=steps,
+        group=2,
+        prompts_per_step=1,
+        max_new_tokens=12,
+        lr=1e-4,
+        save_every=1,
+        rewards=["tests.distill.grpo_rewards:length", "accuracy"],
+    )
+
+
+TASKS = [Task(f"a{i}", f"Compute {i} + {i}.", str(2 * i)) for i in range(2, 8)]
+
+
+def weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "model.safetensors"))
+
+
+def test_a_step_changes_the_weights_and_resume_matches_an_unbroken_run(smollm2_path, tmp_path):
+    straight = grpo(TASKS, str(smollm2_path), tmp_path / "straight", tiny(2))
+    assert [r["step"] for r in straight["history"]] == [1, 2]
+    assert all(r["zero_std_groups"] < 1 for r in straight["history"])
+    one = grpo(TASKS, str(smollm2_path), tmp_path / "broken", tiny(1))
+    before = {k: v.clone() for k, v in one["model"].state_dict().items()}
+    resumed = grpo(TASKS, str(smollm2_path), tmp_path / "broken", tiny(2), resume=True)
+    assert [r["step"] for r in resumed["history"]] == [1, 2]  # step 1 read back from the log
+    a, b = weights(tmp_path / "straight"), weights(tmp_path / "broken")
+    assert any(not torch.equal(before[k], b[k]) for k in b)  # step 2 moved the weights
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
+    log = (tmp_path / "broken" / "grpo_log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in log] == [1, 2]
+
+
+def test_cli_trains_evaluates_plots_and_the_policy_converts(smollm2_path, tmp_path, isolated_home):
+    tasks = tmp_path / "tasks.jsonl"
+    rows = [{"id": t.id, "question": t.question, "answer": t.answer} for t in TASKS]
+    rows += [{"id": "h1", "question": "Compute 3 + 4.", "answer": "7", "split": "test"}]
+    tasks.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "rl"
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    cmd = [sys.executable, "-m", "localthink", "distill", "grpo", "--student", str(smollm2_path),
+           "--tasks", str(tasks), "-o", str(out), "--steps", "1", "--group", "2",
+           "--prompts-per-step", "1", "--max-new-tokens", "8", "--lr", "1e-4",
+           "--reward", "tests.distill.grpo_rewards:length", "--eval", "1"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "step    1/1 · reward" in done.stdout
+    assert "held-out before: accuracy" in done.stdout and "held-out after" in done.stdout
+    assert set(json.loads((out / "grpo_eval.json").read_text())) == {"before", "after"}
+    assert "completion tokens" in (out / "grpo_curve.txt").read_text()
+    assert "<think>" in (out / "chat_template.jinja").read_text()
+    gguf = tmp_path / "rl.gguf"
+    conv = subprocess.run(
+        [sys.executable, "-m", "localthink", "distill", "convert", str(out), "-o", str(gguf)],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert conv.returncode == 0, conv.stderr[-2000:]
+    bad = subprocess.run(cmd[:-2] + ["--group", "1"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "--group must be at least 2" in bad.stderr
+    assert "Traceback" not in bad.stderr
