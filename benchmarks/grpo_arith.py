@@ -105,7 +105,7 @@ def main() -> None:
     results = Path(args.results)
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(out, indent=2) + "\n")
-    (results.with_suffix(".txt")).write_text(curve_text(history) + "\n")
+    (results.with_suffix(".txt")).write_text(curve_text(history, color=False) + "\n")
     save_png(history, results.with_suffix(".png"))
     print(f"→ {results}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from localthink.errors import LocalthinkError
@@ -94,9 +95,8 @@ def run_grpo(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         evals_path.write_text(json.dumps(evals, indent=2) + "\n")
     if history:
-        text = curve_text(history)
-        (out / "grpo_curve.txt").write_text(text + "\n")
-        print(text)
+        (out / "grpo_curve.txt").write_text(curve_text(history, color=False) + "\n")
+        print(curve_text(history, color=sys.stdout.isatty()))
         if save_png(history, out / "grpo_curve.png"):
             print(f"curve → {out / 'grpo_curve.png'}")
     print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def curve_text(history: list[dict], width: int = 100, height: int = 22) -> str:
+def curve_text(history: list[dict], width: int = 100, height: int = 22, color: bool = True) -> str:
     """Two side-by-side terminal charts (plotext): does thinking grow as accuracy rises?"""
     import plotext as plt
 
@@ -17,12 +17,14 @@ def curve_text(history: list[dict], width: int = 100, height: int = 22) -> str:
     plt.title("accuracy / format rate")
     plt.plot(steps, [r["accuracy"] for r in history], label="accuracy")
     plt.plot(steps, [r["format_rate"] for r in history], label="format")
+    plt.ylim(0, 1)
     plt.xlabel("step")
     plt.subplot(1, 2)
     plt.title("mean completion tokens")
     plt.plot(steps, [r["completion_tokens"] for r in history])
     plt.xlabel("step")
-    return plt.build()
+    text = plt.build()
+    return text if color else plt.uncolorize(text)
 
 
 def save_png(history: list[dict], path: Path) -> bool:
