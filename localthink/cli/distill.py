@@ -54,7 +54,9 @@ def add_parser(sub) -> None:
     tr.add_argument("--student", required=True, help="Hugging Face folder or .gguf")
     tr.add_argument("-o", "--output", required=True, help="folder for the trained student")
     tr.add_argument("--epochs", type=float, default=2.0)
-    tr.add_argument("--lr", type=float, default=1e-5)
+    tr.add_argument("--lr", type=float, help="default 1e-5, or 2e-4 with --lora")
+    tr.add_argument("--lora", action="store_true", help="train LoRA adapters, merged on save")
+    tr.add_argument("--lora-rank", type=int, default=16)
     tr.add_argument("--batch-size", type=int, default=4)
     tr.add_argument("--max-len", type=int, default=4096)
     tr.add_argument("--max-steps", type=int)
@@ -243,11 +245,14 @@ def run_train(args: argparse.Namespace) -> int:
 
     cfg = TrainConfig(
         epochs=args.epochs,
-        lr=args.lr,
+        lr=args.lr or (2e-4 if args.lora else 1e-5),
         batch_size=args.batch_size,
         max_len=args.max_len,
         save_every=args.save_every,
         max_steps=args.max_steps,
+        lora=args.lora,
+        lora_rank=args.lora_rank,
+        lora_alpha=2 * args.lora_rank,
     )
     columns = (
         TextColumn("train"),
@@ -271,7 +276,8 @@ def run_train(args: argparse.Namespace) -> int:
         result = train(Path(args.sft), args.student, Path(args.output), cfg, args.resume, on_step)
     last = result["history"][-1] if result["history"] else {}
     print(
-        f"trained {result['steps']} steps on {result['examples']} examples "
+        f"trained {result['steps']} steps ({result['trainable_params'] / 1e6:.1f}M trainable "
+        f"parameters) on {result['examples']} examples "
         f"({result['dropped_too_long']} dropped as too long); final loss "
         f"{last.get('loss', float('nan')):.3f} → {args.output}"
     )

@@ -31,6 +31,9 @@ class TrainConfig:
     save_every: int = 50
     seed: int = 0
     max_steps: int | None = None
+    lora: bool = False  # train low-rank adapters only; merged into the weights before saving
+    lora_rank: int = 16
+    lora_alpha: int = 32
 
 
 @dataclass
@@ -60,6 +63,22 @@ def load_student(spec: str):
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     return model, tok
+
+
+def with_lora(model, cfg: TrainConfig):
+    """Wrap every linear layer but the output head in LoRA adapters (peft)."""
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError:
+        raise LocalthinkError("--lora needs peft: pip install 'localthink[distill]'") from None
+    config = LoraConfig(
+        r=cfg.lora_rank,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=0.0,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
 
 
 def encode(tok, messages: list[dict], max_len: int) -> Example | None:
@@ -131,12 +150,15 @@ def train(
 
     accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
     model, tok = load_student(student)
+    if cfg.lora:
+        model = with_lora(model, cfg)
+    trainable = [p for p in model.parameters() if p.requires_grad]
     examples, dropped = read_sft(sft, tok, cfg.max_len)
     rng = random.Random(cfg.seed)
     torch.manual_seed(cfg.seed)
     per_epoch = math.ceil(len(examples) / cfg.batch_size)
     total = cfg.max_steps or max(1, int(per_epoch * cfg.epochs))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda s: (
@@ -188,6 +210,8 @@ def train(
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         unwrapped = accelerator.unwrap_model(model)
+        if cfg.lora:  # a plain checkpoint: the converter and chat know nothing of adapters
+            unwrapped = unwrapped.merge_and_unload()
         unwrapped.save_pretrained(out, safe_serialization=True)
         template = tok.chat_template or ""
         if THINK_TEMPLATE_SUFFIX not in template:
@@ -197,5 +221,6 @@ def train(
         "steps": step,
         "examples": len(examples),
         "dropped_too_long": dropped,
+        "trainable_params": sum(p.numel() for p in trainable),
         "history": history,
     }

@@ -11,6 +11,7 @@ pulled here are found by `try_to_load_from_cache` and by every HF tool.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.progress import (
@@ -47,6 +48,7 @@ def download(
     size: int,
     revision: str = "main",
     progress: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Fetch (or finish fetching) a file; return its snapshot path in the cache."""
     from huggingface_hub.utils import build_hf_headers, get_session
@@ -81,6 +83,9 @@ def download(
                 for chunk in response.iter_bytes(CHUNK):
                     out.write(chunk)
                     bar.advance(task, len(chunk))
+                    have += len(chunk)
+                    if on_progress:  # may raise to cancel: what arrived stays for a resume
+                        on_progress(have, size)
             except Exception as exc:  # the HTTP client's errors are not OSErrors
                 if isinstance(exc, OSError) or type(exc).__module__.startswith("httpx"):
                     raise TransferError(f"connection lost: {type(exc).__name__}") from None

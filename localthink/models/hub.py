@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from localthink.errors import LocalthinkError
@@ -89,7 +90,12 @@ def _remote(entry: ModelEntry, q: QuantFile):
         raise
 
 
-def pull(entry: ModelEntry, q: QuantFile, progress: bool = True) -> Path:
+def pull(
+    entry: ModelEntry,
+    q: QuantFile,
+    progress: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Path:
     """Download (or resume) one quant into the HF cache, then verify its sha256."""
     from localthink.models.download import download, partial_path
 
@@ -127,6 +133,7 @@ def pull(entry: ModelEntry, q: QuantFile, progress: bool = True) -> Path:
             meta.commit_hash,
             size,
             progress=progress,
+            on_progress=on_progress,
         )
     except OSError as exc:  # dropped connection, disk error: the partial file is kept
         raise PullError(

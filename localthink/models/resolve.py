@@ -75,6 +75,19 @@ def local_models(p: Paths | None = None) -> list[LocalModel]:
     return sorted(found.values(), key=lambda m: m.name)
 
 
+def pullable_models(p: Paths | None = None) -> list[tuple[ModelEntry, QuantFile]]:
+    """Registry models on the Hub with none of their quants here, each with the quant
+    `localthink pull NAME` would choose."""
+    from localthink.models.fit import pick_quant
+
+    p = p or paths()
+    out = []
+    for entry in load_registry(p).values():
+        if entry.repo and not any(installed_path(entry, q, p) for q in entry.quants.values()):
+            out.append((entry, pick_quant(entry)))
+    return sorted(out, key=lambda eq: eq[0].name)
+
+
 def entry_for_path(path: Path, p: Paths | None = None) -> ModelEntry | None:
     """The registry entry whose file name matches, for per-model defaults."""
     for entry in load_registry(p or paths()).values():

@@ -71,8 +71,8 @@ class ChatActions:
             self.notify("Answer copied.")
 
     def action_pick_model(self) -> None:
-        from localthink.models.resolve import local_models
-        from localthink.tui.screens.model_picker import ModelPicker
+        from localthink.models.resolve import local_models, pullable_models
+        from localthink.tui.screens.model_picker import ModelPicker, Pullable
 
         current = self.opened.engine.info.name if self.opened else ""
 
@@ -82,7 +82,8 @@ class ChatActions:
                 self.query_one(StatusBar).model = f"loading {path}…"
                 self.load_model(path)
 
-        self.push_screen(ModelPicker(local_models(), current), chosen)
+        pullable = [Pullable(entry, q) for entry, q in pullable_models()]
+        self.push_screen(ModelPicker(local_models(), current, pullable), chosen)
 
     def action_search(self) -> None:
         self.query_one("#search").focus()

@@ -96,3 +96,34 @@ def test_loss_goes_down_resume_continues_and_student_thinks(smollm2_path, tmp_pa
         )
     )
     assert reply["thinking"] and reply["stats"]["thinking_tokens"] > 0
+
+
+def test_lora_trains_few_parameters_and_saves_merged_plain_weights(smollm2_path, tmp_path):
+    pytest.importorskip("peft")
+    from safetensors.torch import load_file
+
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text(sft_lines())
+    out = tmp_path / "lora-student"
+    cfg = TrainConfig(lr=2e-3, batch_size=4, warmup=1, save_every=10, max_steps=3, lora=True)
+    result = train(sft, str(smollm2_path), out, cfg)
+    base, _ = load_student(str(smollm2_path))
+    total = sum(p.numel() for p in base.parameters())
+    assert 0 < result["trainable_params"] < total * 0.1
+    losses = [h["loss"] for h in result["history"]]
+    assert losses[-1] < losses[0]
+    saved = load_file(str(out / "model.safetensors"))
+    assert not any("lora" in k for k in saved)  # merged: a plain checkpoint
+    state = base.state_dict()
+    changed = [k for k in saved if k in state and not torch_equal(saved[k], state[k])]
+    assert any("q_proj" in k for k in changed)
+    assert not any("embed_tokens" in k or "norm" in k for k in changed)  # only adapted layers
+    # the merged student loads as an ordinary Hugging Face model
+    model, _ = load_student(str(out))
+    assert sum(p.numel() for p in model.parameters()) == total
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return torch.equal(a.to(b.dtype), b)

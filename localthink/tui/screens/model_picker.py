@@ -1,16 +1,37 @@
-"""Ctrl+O: choose a local model; shows size, quant and whether it fits in memory."""
+"""Ctrl+O: choose a local model, or pull a curated one with a progress bar.
+
+Local rows show size, quant and whether the model fits in memory; below them, curated
+models not yet downloaded (the quant `localthink pull` would pick). Enter on one of those
+pulls it in a worker thread and loads it when it is verified. Esc during a pull stops it;
+the bytes already fetched stay for the next pull to resume.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from localthink.errors import LocalthinkError
 from localthink.models.fit import fits
+from localthink.models.registry import ModelEntry, QuantFile
 from localthink.models.resolve import LocalModel
+
+
+@dataclass(frozen=True)
+class Pullable:
+    entry: ModelEntry
+    quant: QuantFile
+
+
+class PullCancelled(Exception):
+    pass
 
 
 def model_row(m: LocalModel, current: str) -> str:
@@ -21,22 +42,83 @@ def model_row(m: LocalModel, current: str) -> str:
     return f"{mark}{m.name:<32} {size:6.2f} GB  {quant:<7} {fit}"
 
 
-class ModelPicker(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+def pull_row(p: Pullable) -> str:
+    size = p.quant.size_bytes
+    fit = "fits" if fits(size) else "too big for free RAM"
+    return f"↓ {p.entry.name:<32} {size / 2**30:6.2f} GB  {p.quant.quant:<7} {fit}"
 
-    def __init__(self, models: list[LocalModel], current: str) -> None:
+
+class ModelPicker(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self, models: list[LocalModel], current: str, pullable: list[Pullable] = ()
+    ) -> None:
         super().__init__()
         self.models = models
         self.current = current
+        self.pullable = {f"pull:{p.entry.name}": p for p in pullable}
+        self.cancelled = False
+        self.pulling = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("[b]Switch model[/b]  (Enter loads · Esc cancels)")
+            yield Static("[b]Switch model[/b]  (Enter loads or pulls · Esc cancels)")
             if not self.models:
-                yield Static("No local models. Run `localthink pull qwen3-0.6b` in a shell.")
-            yield OptionList(
-                *[Option(model_row(m, self.current), id=str(m.path)) for m in self.models]
-            )
+                yield Static("No local models yet: pick one below to download it.")
+            options = [Option(model_row(m, self.current), id=str(m.path)) for m in self.models]
+            if self.pullable:
+                options.append(Option("  not downloaded (Enter pulls):", disabled=True))
+                options += [Option(pull_row(p), id=key) for key, p in self.pullable.items()]
+            yield OptionList(*options)
+            yield Static("", id="pull-status")
+            yield ProgressBar(id="pull-bar", show_eta=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#pull-bar").display = False
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        if self.pulling:
+            return
+        key = event.option.id or ""
+        if key not in self.pullable:
+            self.dismiss(key)
+            return
+        p = self.pullable[key]
+        self.pulling = True
+        self.query_one(OptionList).disabled = True
+        self.query_one("#pull-bar", ProgressBar).display = True
+        self.query_one("#pull-status", Static).update(
+            f"pulling {p.entry.name}:{p.quant.quant} from {p.entry.repo}…"
+        )
+        self.pull(p)
+
+    @work(thread=True, exclusive=True, group="pull")
+    def pull(self, p: Pullable) -> None:
+        from localthink.models.hub import pull
+
+        bar = self.query_one("#pull-bar", ProgressBar)
+
+        def on_progress(done: int, total: int) -> None:
+            if self.cancelled:
+                raise PullCancelled
+            self.app.call_from_thread(bar.update, total=total, progress=done)
+
+        try:
+            path = pull(p.entry, p.quant, progress=False, on_progress=on_progress)
+        except PullCancelled:
+            return
+        except LocalthinkError as exc:
+            self.app.call_from_thread(self.pull_failed, str(exc))
+            return
+        self.app.call_from_thread(self.dismiss, str(path))
+
+    def pull_failed(self, message: str) -> None:
+        self.pulling = False
+        self.query_one(OptionList).disabled = False
+        self.query_one("#pull-bar").display = False
+        self.query_one("#pull-status", Static).update(f"[red]{message}[/red]")
+
+    def action_cancel(self) -> None:
+        self.cancelled = True  # a running pull stops at its next chunk
+        self.dismiss(None)
