@@ -24,7 +24,8 @@ PEAK = {"H100": 989e12, "H200": 989e12}
 def main() -> None:
     import torch
     from accelerate import Accelerator
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from shapes import qwen2_config  # benchmarks/ is on sys.path when run as a script
+    from transformers import Qwen2ForCausalLM
 
     from localthink.distill.train import Example, collate
 
@@ -36,17 +37,7 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true")
     args = ap.parse_args()
 
-    config = Qwen2Config(
-        vocab_size=151936,
-        hidden_size=1536,
-        intermediate_size=8960,
-        num_hidden_layers=28,
-        num_attention_heads=12,
-        num_key_value_heads=2,
-        max_position_embeddings=32768,
-        rope_theta=1e6,
-        tie_word_embeddings=True,
-    )
+    config = qwen2_config("1.5b")
     accelerator = Accelerator(mixed_precision="bf16")
     torch.manual_seed(0)
     model = Qwen2ForCausalLM(config)
