@@ -106,7 +106,7 @@ class ReplyView(Vertical):
             self.thinking.title = f"Thinking… {now() - self.started:.1f} s"
 
     async def apply(self, events: list[Event]) -> None:
-        """Render a batch of events (the app drains them from the worker ~20 times a second)."""
+        """Render a batch of events (the app drains them from the worker ~10 times a second)."""
         thinking_changed, answer = False, []
         for event in events:
             if isinstance(event, ThinkDelta):
