@@ -79,33 +79,13 @@ def add_parser(sub) -> None:
     rr.add_argument("recipe")
     rr.set_defaults(run=run_recipe)
 
-    c = dsub.add_parser("convert", help="Hugging Face checkpoint folder → GGUF")
-    c.add_argument("checkpoint")
-    c.add_argument("-o", "--output", required=True)
-    c.add_argument("--outtype", default="f16", choices=("f16", "bf16", "f32"))
-    c.add_argument(
-        "--think-template",
-        action="store_true",
-        help="make the chat template open <think> at the start of each reply",
-    )
-    c.add_argument("--force", action="store_true", help="overwrite the output")
-    c.set_defaults(run=run_convert)
+    from localthink.cli.convert import add_export_parsers
 
-    q = dsub.add_parser("quantize", help="quantize a GGUF with llama.cpp (Q4_K_M, Q8_0, …)")
-    q.add_argument("gguf")
-    q.add_argument("-o", "--output", required=True)
-    q.add_argument("--type", default="Q4_K_M")
-    q.add_argument("--force", action="store_true")
-    q.set_defaults(run=run_quantize)
+    add_export_parsers(dsub)
 
     from localthink.cli.grpo import add_grpo_parser
 
     add_grpo_parser(dsub)
-
-    g = dsub.add_parser("register", help="name a GGUF so chat, ask and stats can use it")
-    g.add_argument("gguf")
-    g.add_argument("--name", required=True)
-    g.set_defaults(run=run_register)
 
 
 def run_tasks(args: argparse.Namespace) -> int:
@@ -201,39 +181,6 @@ def run_verify(args: argparse.Namespace) -> int:
     print(
         f"  mean thinking length: accepted {mean(report.kept_thinking)} chars, "
         f"rejected {mean(report.rejected_thinking)} chars"
-    )
-    return 0
-
-
-def run_convert(args: argparse.Namespace) -> int:
-    from converters import convert_checkpoint
-
-    started = time.perf_counter()
-    out = convert_checkpoint(
-        args.checkpoint, args.output, args.outtype, args.think_template, args.force
-    )
-    print(f"{out} ({out.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
-    return 0
-
-
-def run_quantize(args: argparse.Namespace) -> int:
-    from converters.quantize import quantize
-
-    r = quantize(args.gguf, args.output, args.type, args.force)
-    print(
-        f"{r.path}: {r.bytes_before / 1e6:.1f} MB → {r.bytes_after / 1e6:.1f} MB "
-        f"in {r.seconds:.1f} s"
-    )
-    return 0
-
-
-def run_register(args: argparse.Namespace) -> int:
-    from localthink.models.user_registry import import_gguf
-
-    row = import_gguf(args.gguf, args.name, distilled=True)
-    print(
-        f"registered {row['name']} ({row['architecture']} {row['quant']}): "
-        f"localthink --model {row['name']}"
     )
     return 0
 
