@@ -11,7 +11,7 @@ from localthink.store.db import Store
 WRITER = r"""
 import sys
 from localthink.chat import Session, open_model
-from localthink.engine.protocol import SamplingParams
+from localthink.engine.protocol import Done, SamplingParams
 from localthink.store.db import Store
 from localthink.store.reply_writer import ReplyWriter
 
@@ -24,8 +24,10 @@ mid = store.add_message(conv.id, "assistant", status="streaming")
 opened = open_model(None)
 writer = ReplyWriter(store, mid, interval=0.2)
 print("streaming", flush=True)
-for event in Session(opened.engine, SamplingParams(max_tokens=100000)).send("essay"):
-    writer.on_event(event)
+while True:  # the reply never ends by itself (a short answer raced the kill): only SIGKILL
+    for event in Session(opened.engine, SamplingParams(max_tokens=100000)).send("essay"):
+        if not isinstance(event, Done):
+            writer.on_event(event)
 """
 
 
