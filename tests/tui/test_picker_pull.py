@@ -40,6 +40,22 @@ async def wait_for(pilot, condition, rounds=1500):
     raise AssertionError("condition never met")
 
 
+async def start_pull(pilot, app):
+    """Open the picker (Ctrl+O), press Enter on the not-downloaded "tiny" row; return the
+    picker and its progress bar (held now: a finished pull closes the picker)."""
+    await wait_for(pilot, lambda: app.session is not None)
+    await pilot.press("ctrl+o")
+    await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
+    picker = app.screen
+    assert "pull:tiny" in picker.pullable
+    options = picker.query_one("OptionList")
+    ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+    options.highlighted = ids.index("pull:tiny")
+    bar = picker.query_one("#pull-bar")
+    await pilot.press("enter")
+    return picker, bar
+
+
 def app_recording_specs(tmp_path, specs: list):
     inner = scripted_opener(ScriptedEngine(ANSWER))
 
@@ -54,22 +70,15 @@ async def test_picker_pulls_with_progress_then_loads(hub, smollm2_path, tmp_path
     specs: list = []
     app = app_recording_specs(tmp_path, specs)
     async with app.run_test(size=(110, 34)) as pilot:
-        await wait_for(pilot, lambda: app.session is not None)
-        await pilot.press("ctrl+o")
-        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
-        picker = app.screen
-        assert "pull:tiny" in picker.pullable
-        options = picker.query_one("OptionList")
-        index = next(i for i in range(options.option_count)
-                     if options.get_option_at_index(i).id == "pull:tiny")  # fmt: skip
-        options.highlighted = index
-        await pilot.press("enter")
+        _, bar = await start_pull(pilot, app)
         await wait_for(pilot, lambda: len(specs) == 2)  # the pulled file was handed to load
         pulled = specs[-1]
         assert pulled.endswith(FILE) and str(hf_cache_dir()) in pulled
         with open(pulled, "rb") as f:
             assert f.read() == smollm2_path.read_bytes()
         assert not isinstance(app.screen, ModelPicker)
+        # the bar followed the download to the end
+        assert bar.total == smollm2_path.stat().st_size and bar.progress == bar.total
 
 
 async def test_picker_shows_a_failed_pull_and_stays_open(hub, tmp_path, monkeypatch):
@@ -77,15 +86,7 @@ async def test_picker_shows_a_failed_pull_and_stays_open(hub, tmp_path, monkeypa
     specs: list = []
     app = app_recording_specs(tmp_path, specs)
     async with app.run_test(size=(110, 34)) as pilot:
-        await wait_for(pilot, lambda: app.session is not None)
-        await pilot.press("ctrl+o")
-        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
-        picker = app.screen
-        options = picker.query_one("OptionList")
-        index = next(i for i in range(options.option_count)
-                     if options.get_option_at_index(i).id == "pull:tiny")  # fmt: skip
-        options.highlighted = index
-        await pilot.press("enter")
+        picker, _ = await start_pull(pilot, app)
         status = picker.query_one("#pull-status")
         await wait_for(pilot, lambda: "cannot reach" in str(status.render()))
         assert isinstance(app.screen, ModelPicker) and not picker.pulling
