@@ -61,24 +61,32 @@ def _unpermute_rope(w: np.ndarray, n_head: int) -> np.ndarray:
             .swapaxes(1, 2).reshape(w.shape))  # fmt: skip
 
 
-def map_tensor(name: str, data: np.ndarray, config: dict) -> tuple[str, np.ndarray] | None:
-    """HF tensor → (GGUF name, data), or None to drop it (rotary caches)."""
+def rename(name: str, layer_map: dict, arch: str = ARCH) -> tuple[str, str] | None:
+    """HF tensor name → (GGUF name, layer part or ""), or None to drop it (rotary caches)."""
     if name in TOP:
-        return TOP[name], data
+        return TOP[name], ""
     m = re.fullmatch(r"model\.layers\.(\d+)\.(.+)", name)
-    if not m or m.group(2) not in LAYER:
-        return None if "rotary_emb" in name else _unknown(name)
-    layer, part = m.group(1), m.group(2)
+    if not m or m.group(2) not in layer_map:
+        return None if "rotary_emb" in name else _unknown(name, arch)
+    return f"blk.{m.group(1)}.{layer_map[m.group(2)]}", m.group(2)
+
+
+def map_tensor(name: str, data: np.ndarray, config: dict) -> tuple[str, np.ndarray] | None:
+    """HF tensor → (GGUF name, data), Q and K rows permuted back to llama.cpp's rope order."""
+    renamed = rename(name, LAYER)
+    if renamed is None:
+        return None
+    gguf_name, part = renamed
     if part == "self_attn.q_proj.weight":
         data = _unpermute_rope(data, config["num_attention_heads"])
     elif part == "self_attn.k_proj.weight":
         data = _unpermute_rope(
             data, config.get("num_key_value_heads", config["num_attention_heads"])
         )
-    return f"blk.{layer}.{LAYER[part]}", data
+    return gguf_name, data
 
 
-def _unknown(name: str):
+def _unknown(name: str, arch: str):
     from converters.checkpoint import CheckpointError
 
-    raise CheckpointError(f"unexpected tensor {name} for a {ARCH} checkpoint")
+    raise CheckpointError(f"unexpected tensor {name} for a {arch} checkpoint")

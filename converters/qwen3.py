@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from converters import llama
@@ -22,9 +20,6 @@ def write_metadata(w, config: dict) -> None:
 
 
 def map_tensor(name: str, data: np.ndarray, config: dict) -> tuple[str, np.ndarray] | None:
-    if name in llama.TOP:
-        return llama.TOP[name], data
-    m = re.fullmatch(r"model\.layers\.(\d+)\.(.+)", name)
-    if not m or m.group(2) not in LAYER:
-        return None if "rotary_emb" in name else llama._unknown(name)
-    return f"blk.{m.group(1)}.{LAYER[m.group(2)]}", data
+    # no rope permutation: llama.cpp's qwen graphs use the HF (NeoX) rotary layout
+    renamed = llama.rename(name, LAYER, ARCH)
+    return None if renamed is None else (renamed[0], data)
