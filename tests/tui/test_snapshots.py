@@ -10,6 +10,7 @@ import pytest
 from localthink.store.db import Store
 from localthink.tui import widgets
 from localthink.tui.app import ChatApp
+from localthink.tui.widgets.prompt import PromptInput
 from localthink.tui.widgets.reply import ReplyView
 from tests.scripted_engine import ANSWER, THINK, ScriptedEngine, scripted_opener
 
@@ -17,8 +18,19 @@ SIZE = (110, 30)
 
 
 @pytest.fixture(autouse=True)
-def frozen_timer(monkeypatch):
+def steady_frames(monkeypatch):
+    """Freeze what moves on its own: the thinking timer and the prompt's blinking cursor.
+
+    The cursor blinks every 0.5 s; a frame taken on the off-beat differed (a CI flake).
+    """
     monkeypatch.setattr(widgets.reply, "now", lambda: 100.0)
+    init = PromptInput.__init__
+
+    def steady_prompt(self) -> None:
+        init(self)
+        self.cursor_blink = False
+
+    monkeypatch.setattr(PromptInput, "__init__", steady_prompt)
 
 
 async def settle(pilot, condition):
