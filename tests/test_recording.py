@@ -2,10 +2,7 @@
 
 import csv
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
@@ -14,18 +11,7 @@ from localthink.stats_chart import plot
 from localthink.store.db import Store, open_store
 from localthink.store.schema import MIGRATIONS
 from localthink.store.stats import percentile, query_rows, summarise
-
-
-def localthink(*args, home, stdin=None):
-    env = {**os.environ, "LOCALTHINK_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "localthink", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+from tests.run_cli import localthink
 
 
 def test_batch_records_every_run_with_verdicts(think_gguf, isolated_home, tmp_path):

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from tests.run_cli import localthink
+
 JSON_STATS = {
     "prompt_tokens",
     "thinking_tokens",
@@ -18,18 +20,6 @@ JSON_STATS = {
     "prompt_tokens_per_s",
     "stop_reason",
 }
-
-
-def localthink(*args, stdin=None, home):
-    env = {**os.environ, "LOCALTHINK_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "localthink", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 def test_json_contract_on_template_opened_thinking(think_gguf, isolated_home):

@@ -2,11 +2,11 @@
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.run_cli import localthink
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -22,13 +22,7 @@ def test_tiny_thinker_recipe_runs_resumes_and_the_student_thinks(tmp_path, isola
     env = {**os.environ, "LOCALTHINK_HOME": str(isolated_home)}
 
     def lt(*args):
-        r = subprocess.run(
-            [sys.executable, "-m", "localthink", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=900,
-        )
+        r = localthink(*args, env=env, timeout=900)
         assert r.returncode == 0, r.stderr[-2000:]
         return r.stdout
 

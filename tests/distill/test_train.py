@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
+
+from tests.run_cli import localthink
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -70,13 +70,7 @@ def test_loss_goes_down_resume_continues_and_student_thinks(smollm2_path, tmp_pa
     env = {**os.environ, "LOCALTHINK_HOME": str(isolated_home)}
 
     def lt(*args):
-        r = subprocess.run(
-            [sys.executable, "-m", "localthink", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
+        r = localthink(*args, env=env, timeout=300)
         assert r.returncode == 0, r.stderr
         return r.stdout
 

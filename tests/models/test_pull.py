@@ -14,6 +14,7 @@ import pytest
 from localthink.config import paths
 from localthink.errors import LocalthinkError
 from tests.hub_server import HubFile, StandInHub
+from tests.run_cli import localthink
 
 REPO, FILE = "localthink-test/tiny-GGUF", "tiny-Q4_1.gguf"
 
@@ -42,16 +43,6 @@ def env(hub, isolated_home, tmp_path):
         "HF_HOME": str(tmp_path / "hf"),
         "HF_HUB_DISABLE_XET": "1",
     }
-
-
-def localthink(*args, env, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "localthink", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def blobs(env) -> Path:
