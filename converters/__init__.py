@@ -1,4 +1,4 @@
-"""Hugging Face checkpoint → GGUF, one module per architecture (llama, qwen2, qwen3).
+"""Hugging Face checkpoint → GGUF, one module per architecture (llama, qwen2, qwen3, gemma3).
 
 Importable without torch: tensors are read with the `safetensors` library into numpy and
 written with gguf-py's writer. A new architecture is one new module with the same four

@@ -31,6 +31,23 @@ def head_dim(config: dict) -> int:
     return config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
 
 
+def rope_settings(config: dict, layer_type: str = "full_attention") -> dict:
+    """{"rope_theta", "rope_type", "factor", …} for one kind of layer, from either config style.
+
+    transformers < 5 wrote `rope_theta` and `rope_scaling`; transformers 5 writes only
+    `rope_parameters` (per layer type for models that mix sliding and full attention), so a
+    student saved by it has no `rope_theta` at all.
+    """
+    params = config.get("rope_parameters")
+    if params:
+        if "full_attention" in params:
+            params = params.get(layer_type) or params["full_attention"]
+        return {"rope_type": "default", "rope_theta": 10000.0, **params}
+    scaling = dict(config.get("rope_scaling") or {})
+    rope_type = scaling.pop("rope_type", scaling.pop("type", "default"))
+    return {**scaling, "rope_type": rope_type, "rope_theta": config.get("rope_theta", 10000.0)}
+
+
 def write_metadata(w, config: dict) -> None:
     """Hyperparameters under llama.cpp's key names."""
     w.add_context_length(config.get("max_position_embeddings", 4096))
@@ -40,17 +57,44 @@ def write_metadata(w, config: dict) -> None:
     w.add_head_count(config["num_attention_heads"])
     w.add_head_count_kv(config.get("num_key_value_heads", config["num_attention_heads"]))
     w.add_layer_norm_rms_eps(config.get("rms_norm_eps", 1e-6))
-    w.add_rope_freq_base(float(config.get("rope_theta", 10000.0)))
     w.add_rope_dimension_count(head_dim(config))
     w.add_key_length(head_dim(config))
     w.add_value_length(head_dim(config))
     w.add_vocab_size(config["vocab_size"])
-    scaling = config.get("rope_scaling") or {}
-    if scaling.get("rope_type", scaling.get("type")) == "linear":
-        import gguf
+    write_rope(w, rope_settings(config))
 
+
+def write_rope(w, rope: dict) -> None:
+    """Base frequency and linear scaling; llama3 scaling travels as the rope_freqs tensor."""
+    import gguf
+
+    w.add_rope_freq_base(float(rope["rope_theta"]))
+    if rope["rope_type"] == "linear":
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
-        w.add_rope_scaling_factor(float(scaling["factor"]))
+        w.add_rope_scaling_factor(float(rope["factor"]))
+    elif rope["rope_type"] not in ("default", "llama3"):
+        from converters.checkpoint import CheckpointError
+
+        raise CheckpointError(
+            f"rope scaling {rope['rope_type']!r} is not supported (default, linear and llama3 are)"
+        )
+
+
+def extra_tensors(config: dict):
+    """Tensors llama.cpp wants that the checkpoint does not hold: llama3 rope frequency factors."""
+    rope = rope_settings(config)
+    if rope["rope_type"] != "llama3":
+        return
+    dim = head_dim(config)
+    inv_freq = 1.0 / rope["rope_theta"] ** (np.arange(0, dim, 2, dtype=np.float64) / dim)
+    factor, low, high = rope["factor"], rope["low_freq_factor"], rope["high_freq_factor"]
+    old_ctx = rope["original_max_position_embeddings"]
+    wavelen = 2 * np.pi / inv_freq
+    # Llama 3.1's schedule: long wavelengths slowed by `factor`, short ones kept, a smooth ramp
+    # between; llama.cpp divides each frequency by the factor stored here.
+    smooth = np.clip((old_ctx / wavelen - low) / (high - low), 0.0, 1.0)
+    scaled = (1 - smooth) * inv_freq / factor + smooth * inv_freq
+    yield "rope_freqs.weight", (inv_freq / scaled).astype(np.float32)
 
 
 def _unpermute_rope(w: np.ndarray, n_head: int) -> np.ndarray:

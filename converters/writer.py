@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
 import numpy as np
 
-from converters import checkpoint, llama, qwen2, qwen3
+from converters import checkpoint, gemma3, llama, qwen2, qwen3
 from converters.tokenizer import write_tokenizer
 from localthink.errors import LocalthinkError
 
-ARCHITECTURES = {cls: module for module in (llama, qwen2, qwen3) for cls in module.HF_CLASSES}
+MODULES = (llama, qwen2, qwen3, gemma3)
+ARCHITECTURES = {cls: module for module in MODULES for cls in module.HF_CLASSES}
 OUTTYPES = ("f32", "f16", "bf16")
 
 
@@ -49,7 +51,7 @@ def convert_checkpoint(
         raise ConversionError(f"{dst} exists (use --force to overwrite)")
     config = checkpoint.read_config(src)
     # checkpoints written without `architectures` still name their model_type
-    by_type = {m.ARCH: m.HF_CLASSES[0] for m in (llama, qwen2, qwen3)}
+    by_type = {t: m.HF_CLASSES[0] for m in MODULES for t in getattr(m, "MODEL_TYPES", (m.ARCH,))}
     arch_names = config.get("architectures") or [by_type.get(config.get("model_type", ""), "")]
     arch_names = [a for a in arch_names if a]
     module = next((ARCHITECTURES[a] for a in arch_names if a in ARCHITECTURES), None)
@@ -66,15 +68,13 @@ def convert_checkpoint(
         module.write_metadata(w, config)
         write_tokenizer(w, src, config["vocab_size"], config.get("model_type", ""), think_template)
         names = set()
-        for name, data in checkpoint.read_tensors(src):
-            mapped = module.map_tensor(name, data, config)
-            if mapped is None:
-                continue
-            gguf_name, array = mapped
+        mapped = (module.map_tensor(n, data, config) for n, data in checkpoint.read_tensors(src))
+        extra = getattr(module, "extra_tensors", llama.extra_tensors)(config)
+        for gguf_name, array in itertools.chain((m for m in mapped if m is not None), extra):
             array, raw_type = _encode(array, outtype, gguf_name)
             w.add_tensor(gguf_name, array, raw_dtype=raw_type)
             names.add(gguf_name)
-        _check_complete(names, config)
+        _check_complete(names, getattr(module, "required_tensors", _llama_tensors)(config))
         w.write_header_to_file()
         w.write_kv_data_to_file()
         w.write_tensors_to_file()
@@ -87,12 +87,16 @@ def convert_checkpoint(
     return dst
 
 
-def _check_complete(names: set[str], config: dict) -> None:
+def _llama_tensors(config: dict) -> set[str]:
     needed = {"token_embd.weight", "output_norm.weight"}
     for i in range(config["num_hidden_layers"]):
         needed |= {f"blk.{i}.{part}.weight" for part in
                    ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down",
                     "attn_norm", "ffn_norm")}  # fmt: skip
+    return needed
+
+
+def _check_complete(names: set[str], needed: set[str]) -> None:
     missing = sorted(needed - names)
     if missing:
         raise ConversionError(f"checkpoint is missing {len(missing)} tensors (first: {missing[0]})")

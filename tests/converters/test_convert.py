@@ -16,10 +16,14 @@ transformers = pytest.importorskip("transformers")
 
 from converters import ConversionError, convert_checkpoint  # noqa: E402
 from converters.quantize import quantize  # noqa: E402
-
-MIXED = "Hello, wörld! Ça va? 你好世界 🙂🚀 12345 + 678 = 7023 <think>why</think> done."
-PROMPTS = ["The capital of France is", "2+2=4 and 3+3=", "<think>\nLet me see", MIXED]
-TOLERANCE = {"f32": 2e-3, "f16": 2e-2}  # max |logit difference| on these tiny random models
+from tests.converters.tiny import (  # noqa: E402
+    MIXED,
+    PROMPTS,
+    TOLERANCE,
+    llama_logits,
+    sentencepiece_tokenizer,
+    tiny_checkpoint,
+)
 
 
 @pytest.fixture(scope="session")
@@ -34,74 +38,52 @@ def tokenizer_dir(smollm2_path, tmp_path_factory):
     return d
 
 
-def tiny_checkpoint(arch: str, tokenizer_dir, dst, hidden: int = 64):
-    """A randomly initialised model of the architecture, saved with the real tokenizer."""
-    from transformers import AutoTokenizer
-
-    classes = {
-        "llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM),
-        "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
-        "qwen3": (transformers.Qwen3Config, transformers.Qwen3ForCausalLM),
-    }
-    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
-    config_cls, model_cls = classes[arch]
-    extra = {"head_dim": hidden // 4} if arch == "qwen3" else {}
-    config = config_cls(
-        vocab_size=len(tok),
-        hidden_size=hidden,
-        intermediate_size=2 * hidden,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        rms_norm_eps=1e-6,
-        rope_theta=10000.0,
-        tie_word_embeddings=False,
-        **extra,
-    )
-    torch.manual_seed(0)
-    model = model_cls(config).eval()
-    with torch.no_grad():  # biases and norms start at 0/1: make them count
-        for name, p in model.named_parameters():
-            if name.endswith("bias") or "norm" in name:
-                p.add_(torch.randn_like(p) * 0.2)
-    model.save_pretrained(dst)
-    tok.save_pretrained(dst)
-    return model, tok
+@pytest.fixture(scope="session")
+def spm_tokenizer_dir(tmp_path_factory):
+    """A SentencePiece BPE tokenizer, as Gemma ships (byte fallback, scores, no space prefix)."""
+    pytest.importorskip("sentencepiece")
+    return sentencepiece_tokenizer(tmp_path_factory.mktemp("spm") / "tok")
 
 
-def llama_logits(gguf_path, ids):
-    import llama_cpp
-
-    llm = llama_cpp.Llama(str(gguf_path), n_ctx=256, logits_all=True, verbose=False)
-    llm.eval(ids)
-    out = np.array(llm.scores[: len(ids)])
-    llm.close()
-    return out
-
-
-@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3"])
+@pytest.mark.parametrize("arch", ["llama", "llama3", "qwen2", "qwen3", "gemma3"])
 @pytest.mark.parametrize("outtype", ["f32", "f16"])
-def test_logits_match_transformers(arch, outtype, tokenizer_dir, tmp_path):
-    model, tok = tiny_checkpoint(arch, tokenizer_dir, tmp_path / "ckpt")
+def test_logits_match_transformers(arch, outtype, request, tmp_path):
+    """Every prompt, every position: llama.cpp's logits equal transformers' (float32)."""
+    tokenizer = "spm_tokenizer_dir" if arch == "gemma3" else "tokenizer_dir"
+    model, tok = tiny_checkpoint(arch, request.getfixturevalue(tokenizer), tmp_path / "ckpt")
     gguf_path = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", outtype)
+    decided = []
     for prompt in PROMPTS:
         ids = tok(prompt).input_ids
         with torch.no_grad():
             ref = model(torch.tensor([ids])).logits[0].float().numpy()
         ours = llama_logits(gguf_path, ids)
-        assert (ours.argmax(-1) == ref.argmax(-1)).all(), prompt
-        assert np.abs(ours - ref).max() < TOLERANCE[outtype], prompt
+        error = np.abs(ours - ref).max()
+        assert error < TOLERANCE[outtype], prompt
+        # top-1 agrees wherever transformers' top two are further apart than twice the error
+        # (a closer tie on these near-flat random models is decided by rounding)
+        top2 = np.sort(ref, axis=-1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 2 * error
+        assert (ours.argmax(-1) == ref.argmax(-1))[clear].all(), prompt
+        decided += list(clear)
+    assert np.mean(decided) > 0.7  # the top-1 check covered most positions
 
 
-def test_tokenization_is_identical(tokenizer_dir, tmp_path):
+@pytest.mark.parametrize("arch", ["qwen2", "gemma3"])
+def test_tokenization_is_identical(arch, request, tmp_path):
+    """Byte-level BPE (qwen2) and SentencePiece BPE (gemma3): the same ids, BOS included."""
     import llama_cpp
 
-    _, tok = tiny_checkpoint("qwen2", tokenizer_dir, tmp_path / "ckpt")
+    tokenizer = "spm_tokenizer_dir" if arch == "gemma3" else "tokenizer_dir"
+    _, tok = tiny_checkpoint(arch, request.getfixturevalue(tokenizer), tmp_path / "ckpt")
     path = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", "f16")
     llm = llama_cpp.Llama(str(path), n_ctx=256, vocab_only=True, verbose=False)
-    for text in (MIXED, "  leading spaces\n\n\ttabs", "naïve café — ünïcode"):
-        assert llm.tokenize(text.encode(), add_bos=False, special=True) == tok(text).input_ids
+    texts = (MIXED, "  leading spaces\n\n\ttabs", "naïve café — ünïcode", "x <end_of_turn>")
+    for text in texts:
+        assert llm.tokenize(text.encode(), special=True) == tok(text).input_ids, text
+        assert llm.detokenize(tok(text).input_ids, special=True).decode() == tok.decode(
+            tok(text).input_ids
+        )
 
 
 def test_think_template_opens_thinking(tokenizer_dir, tmp_path):
@@ -116,12 +98,17 @@ def test_think_template_opens_thinking(tokenizer_dir, tmp_path):
     assert template_for(info.chat_template, "", "").opens_thinking(ThinkTags())
 
 
-@pytest.mark.parametrize("qtype", ["Q8_0", "Q4_K_M"])
-def test_quantized_files_load_and_generate(qtype, tokenizer_dir, tmp_path):
+@pytest.mark.parametrize(
+    ("arch", "qtype"), [("qwen2", "Q8_0"), ("qwen2", "Q4_K_M"), ("gemma3", "Q4_K_M")]
+)
+def test_quantized_files_load_and_generate(arch, qtype, request, tmp_path):
     from localthink.engine.llama import LlamaEngine
     from localthink.engine.protocol import Done, Message, SamplingParams
 
-    tiny_checkpoint("qwen2", tokenizer_dir, tmp_path / "ckpt", hidden=256)  # K-quants: rows of 256
+    tokenizer = request.getfixturevalue(
+        "spm_tokenizer_dir" if arch == "gemma3" else "tokenizer_dir"
+    )
+    tiny_checkpoint(arch, tokenizer, tmp_path / "ckpt", hidden=256)  # K-quants: rows of 256
     f16 = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m-f16.gguf", "f16")
     result = quantize(f16, tmp_path / f"m-{qtype}.gguf", qtype)
     assert result.bytes_after < result.bytes_before
@@ -259,3 +246,38 @@ def test_register_then_ask_by_name(tokenizer_dir, tmp_path, isolated_home):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["model"] == "my-thinker" and out["stats"]["thinking_tokens"] == 6  # opens <think>
+
+
+def test_gemma3_config_from_transformers_4_keeps_its_sliding_layers(tmp_path):
+    """gemma-3-1b's own config.json (transformers 4 keys): every 6th layer global, local rope."""
+    import gguf
+
+    from converters import gemma3
+    from localthink.errors import LocalthinkError
+
+    config = {
+        "hidden_size": 1152, "intermediate_size": 6912, "num_hidden_layers": 26,
+        "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 256,
+        "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-6, "rope_theta": 1000000,
+        "rope_local_base_freq": 10000, "rope_scaling": None, "sliding_window": 512,
+        "sliding_window_pattern": 6, "max_position_embeddings": 32768, "vocab_size": 262144,
+    }  # fmt: skip
+    w = gguf.GGUFWriter(str(tmp_path / "meta.gguf"), "gemma3")
+    gemma3.write_metadata(w, config)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.close()
+    fields = gguf.GGUFReader(tmp_path / "meta.gguf").fields
+
+    def value(key):
+        return fields[key].contents()
+
+    pattern = value("gemma3.attention.sliding_window_pattern")
+    assert [i for i, slides in enumerate(pattern) if not slides] == [5, 11, 17, 23]
+    assert value("gemma3.rope.freq_base") == 1e6 and value("gemma3.rope.freq_base_swa") == 1e4
+    assert value("gemma3.attention.sliding_window") == 512
+
+    with pytest.raises(LocalthinkError, match="query_pre_attn_scalar 144"):
+        gemma3.write_metadata(w, {**config, "query_pre_attn_scalar": 144})
+    with pytest.raises(LocalthinkError, match="rope scaling 'yarn'"):
+        gemma3.write_metadata(w, {**config, "rope_scaling": {"rope_type": "yarn", "factor": 4}})

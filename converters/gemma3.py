@@ -1,0 +1,100 @@
+"""Gemma 3 text models (gemma-3-270m, gemma-3-1b) → GGUF arch "gemma3".
+
+Differences from Llama that the file has to carry: four norms per layer plus Q/K norms, all
+stored by HF as `weight` where the model multiplies by `1 + weight` (llama.cpp multiplies by
+the stored value, so 1 is added here); tied embeddings; local (sliding window) layers with
+their own rope base mixed with global ones; NeoX rope (no Q/K permutation). The embedding
+scale (√hidden) and GELU-tanh feed-forward are built into llama.cpp's gemma3 graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from converters import llama
+from converters.checkpoint import CheckpointError
+
+ARCH = "gemma3"
+HF_CLASSES = ("Gemma3ForCausalLM",)
+MODEL_TYPES = ("gemma3_text",)
+LAYER = {
+    **llama.LAYER,
+    "post_attention_layernorm.weight": "post_attention_norm.weight",
+    "pre_feedforward_layernorm.weight": "ffn_norm.weight",
+    "post_feedforward_layernorm.weight": "post_ffw_norm.weight",
+    "self_attn.q_norm.weight": "attn_q_norm.weight",
+    "self_attn.k_norm.weight": "attn_k_norm.weight",
+}
+LAYER_PARTS = (
+    "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down", "attn_norm",
+    "ffn_norm", "post_attention_norm", "post_ffw_norm", "attn_q_norm", "attn_k_norm",
+)  # fmt: skip
+
+
+def write_metadata(w, config: dict) -> None:
+    _check_supported(config)
+    llama.write_metadata(w, config)
+    if config.get("final_logit_softcapping"):
+        w.add_final_logit_softcapping(float(config["final_logit_softcapping"]))
+    window = config.get("sliding_window")
+    if window:
+        w.add_sliding_window(int(window))
+        w.add_sliding_window_pattern([t == "sliding_attention" for t in layer_types(config)])
+        w.add_rope_freq_base_swa(float(_local_rope_theta(config)))
+
+
+def layer_types(config: dict) -> list[str]:
+    """Which layers slide: transformers 5 lists them; older configs give every Nth as global."""
+    if config.get("layer_types"):
+        return list(config["layer_types"])
+    every = config.get("sliding_window_pattern") or config.get("_sliding_window_pattern") or 6
+    return [
+        "full_attention" if (i + 1) % every == 0 else "sliding_attention"
+        for i in range(config["num_hidden_layers"])
+    ]
+
+
+def _local_rope_theta(config: dict) -> float:
+    if "rope_local_base_freq" in config:  # transformers < 5
+        return config["rope_local_base_freq"]
+    return llama.rope_settings(config, "sliding_attention")["rope_theta"]
+
+
+def _check_supported(config: dict) -> None:
+    """llama.cpp's gemma3 graph fixes some choices that a config could make otherwise."""
+    if config.get("attn_logit_softcapping"):
+        raise CheckpointError("gemma3 with attention logit softcapping is not supported")
+    local = llama.rope_settings(config, "sliding_attention")
+    if "rope_local_base_freq" not in config and local["rope_type"] != "default":
+        raise CheckpointError("gemma3 with scaled rope on sliding layers is not supported")
+    # llama.cpp scales queries by 1/√head_dim (by 1/√(hidden/heads) for the 62-layer 27B)
+    scalar = config.get("query_pre_attn_scalar", llama.head_dim(config))
+    expected = (
+        config["hidden_size"] // config["num_attention_heads"]
+        if config["num_hidden_layers"] == 62
+        else llama.head_dim(config)
+    )
+    if scalar != expected:
+        raise CheckpointError(
+            f"gemma3 with query_pre_attn_scalar {scalar} is not supported "
+            f"(llama.cpp scales queries by 1/sqrt({expected}))"
+        )
+
+
+def map_tensor(name: str, data: np.ndarray, config: dict) -> tuple[str, np.ndarray] | None:
+    if name == "lm_head.weight" and config.get("tie_word_embeddings", True):
+        return None  # the same matrix as the embeddings, which llama.cpp reuses
+    renamed = llama.rename(name, LAYER, ARCH)
+    if renamed is None:
+        return None
+    gguf_name, _ = renamed
+    if gguf_name.endswith("norm.weight"):
+        data = data + 1.0
+    return gguf_name, data
+
+
+def required_tensors(config: dict) -> set[str]:
+    names = {"token_embd.weight", "output_norm.weight"}
+    for i in range(config["num_hidden_layers"]):
+        names |= {f"blk.{i}.{part}.weight" for part in LAYER_PARTS}
+    return names
