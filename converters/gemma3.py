@@ -1,10 +1,11 @@
-"""Gemma 3 text models (gemma-3-270m, gemma-3-1b) → GGUF arch "gemma3".
+"""Gemma 3 (gemma-3-270m and 1b; the text model of 4b, 12b, 27b) → GGUF arch "gemma3".
 
 Differences from Llama that the file has to carry: four norms per layer plus Q/K norms, all
 stored by HF as `weight` where the model multiplies by `1 + weight` (llama.cpp multiplies by
 the stored value, so 1 is added here); tied embeddings; local (sliding window) layers with
 their own rope base mixed with global ones; NeoX rope (no Q/K permutation). The embedding
 scale (√hidden) and GELU-tanh feed-forward are built into llama.cpp's gemma3 graph.
+For the multimodal checkpoints only the language model is converted: the GGUF chats in text.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from converters import llama
 from converters.checkpoint import CheckpointError
 
 ARCH = "gemma3"
-HF_CLASSES = ("Gemma3ForCausalLM",)
+HF_CLASSES = ("Gemma3ForCausalLM", "Gemma3ForConditionalGeneration")
 MODEL_TYPES = ("gemma3_text",)
 LAYER = {
     **llama.LAYER,
@@ -29,6 +30,13 @@ LAYER_PARTS = (
     "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down", "attn_norm",
     "ffn_norm", "post_attention_norm", "post_ffw_norm", "attn_q_norm", "attn_k_norm",
 )  # fmt: skip
+
+
+def text_config(config: dict) -> dict:
+    """The language model's settings (multimodal checkpoints nest them under text_config)."""
+    if "text_config" not in config:
+        return config
+    return {"tie_word_embeddings": config.get("tie_word_embeddings", True), **config["text_config"]}
 
 
 def write_metadata(w, config: dict) -> None:
@@ -82,6 +90,9 @@ def _check_supported(config: dict) -> None:
 
 
 def map_tensor(name: str, data: np.ndarray, config: dict) -> tuple[str, np.ndarray] | None:
+    if name.startswith(("vision_tower.", "multi_modal_projector.")):
+        return None  # the image side has no place in a text GGUF
+    name = name.removeprefix("language_model.")
     if name == "lm_head.weight" and config.get("tie_word_embeddings", True):
         return None  # the same matrix as the embeddings, which llama.cpp reuses
     renamed = llama.rename(name, LAYER, ARCH)

@@ -60,6 +60,7 @@ def convert_checkpoint(
             f"unsupported architecture {', '.join(arch_names) or '?'} "
             f"(supported: {', '.join(sorted(ARCHITECTURES))})"
         )
+    config = getattr(module, "text_config", lambda c: c)(config)
     tmp = dst.with_name(dst.name + ".partial")
     try:
         w = gguf.GGUFWriter(str(tmp), module.ARCH)

@@ -45,11 +45,11 @@ def spm_tokenizer_dir(tmp_path_factory):
     return sentencepiece_tokenizer(tmp_path_factory.mktemp("spm") / "tok")
 
 
-@pytest.mark.parametrize("arch", ["llama", "llama3", "qwen2", "qwen3", "gemma3"])
+@pytest.mark.parametrize("arch", ["llama", "llama3", "qwen2", "qwen3", "gemma3", "gemma3-mm"])
 @pytest.mark.parametrize("outtype", ["f32", "f16"])
 def test_logits_match_transformers(arch, outtype, request, tmp_path):
     """Every prompt, every position: llama.cpp's logits equal transformers' (float32)."""
-    tokenizer = "spm_tokenizer_dir" if arch == "gemma3" else "tokenizer_dir"
+    tokenizer = "spm_tokenizer_dir" if arch.startswith("gemma3") else "tokenizer_dir"
     model, tok = tiny_checkpoint(arch, request.getfixturevalue(tokenizer), tmp_path / "ckpt")
     gguf_path = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", outtype)
     decided = []

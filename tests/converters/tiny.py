@@ -124,6 +124,23 @@ def tiny_checkpoint(arch: str, tokenizer_dir, dst, hidden: int = 64):
         "gemma3": (transformers.Gemma3TextConfig, transformers.Gemma3ForCausalLM),
     }
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    torch.manual_seed(0)
+    if arch == "gemma3-mm":  # the multimodal checkpoint: a tiny vision tower beside the text model
+        return _save(tok, dst, transformers.Gemma3ForConditionalGeneration(
+            transformers.Gemma3Config(
+                text_config=dict(
+                    vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden,
+                    num_hidden_layers=7, num_attention_heads=4, num_key_value_heads=2,
+                    head_dim=hidden // 4, query_pre_attn_scalar=hidden // 4,
+                    sliding_window=WINDOW, max_position_embeddings=512,
+                ),
+                vision_config=dict(
+                    hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                    num_attention_heads=2, image_size=28, patch_size=14,
+                ),
+                mm_tokens_per_image=4,
+            )
+        ))  # fmt: skip
     config_cls, model_cls = classes[arch]
     extra = dict(ROPE[arch])
     if arch in ("qwen3", "gemma3"):
@@ -151,13 +168,15 @@ def tiny_checkpoint(arch: str, tokenizer_dir, dst, hidden: int = 64):
             **extra,
         }
     )
-    torch.manual_seed(0)
-    model = model_cls(config).eval()
+    return _save(tok, dst, model_cls(config))
+
+
+def _save(tok, dst, model):
     with torch.no_grad():  # biases and norms start at 0/1: make them count
         for name, p in model.named_parameters():
             if name.endswith("bias") or "norm" in name:
                 p.add_(torch.randn_like(p) * 0.2)
-    model.save_pretrained(dst)
+    model.eval().save_pretrained(dst)
     tok.save_pretrained(dst)
     return model, tok
 
