@@ -159,22 +159,23 @@ def train(
     per_epoch = math.ceil(len(examples) / cfg.batch_size)
     total = cfg.max_steps or max(1, int(per_epoch * cfg.epochs))
     optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda s: (
-            min(1.0, (s + 1) / max(1, cfg.warmup))
-            * 0.5
-            * (1 + math.cos(math.pi * min(s, total) / total))
-        ),
-    )
     model, optimizer = accelerator.prepare(model, optimizer)
     ckpt = out / "checkpoint"
     step = 0
     if resume and (ckpt / "state.json").exists():
         accelerator.load_state(str(ckpt))
         step = json.loads((ckpt / "state.json").read_text())["step"]
-        for _ in range(step):
-            schedule.step()
+    start = step  # a resumed schedule starts where it stopped (warm-up, then cosine)
+    for group in optimizer.param_groups:
+        group["initial_lr"] = cfg.lr  # the base the schedule scales, not the restored lr
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: (
+            min(1.0, (start + s + 1) / max(1, cfg.warmup))
+            * 0.5
+            * (1 + math.cos(math.pi * min(start + s, total) / total))
+        ),
+    )
     model.train()
     history, started, seen_tokens = [], time.perf_counter(), 0
     plan = [

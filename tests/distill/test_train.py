@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 
 import pytest
@@ -61,9 +62,12 @@ def test_loss_goes_down_resume_continues_and_student_thinks(smollm2_path, tmp_pa
     first = train(sft, str(smollm2_path), out, cfg)
     assert [h["step"] for h in first["history"]] == [1, 2]
     resumed = train(
-        sft, str(smollm2_path), out, TrainConfig(**{**cfg.__dict__, "max_steps": 3}), resume=True
+        sft, str(smollm2_path), out, TrainConfig(**{**cfg.__dict__, "max_steps": 4}), resume=True
     )
-    assert [h["step"] for h in resumed["history"]] == [3]  # continued from the saved step
+    assert [h["step"] for h in resumed["history"]] == [3, 4]  # continued from the saved step
+    # the learning rate picks up the schedule at step 3 of 4, not from its start
+    cosine_at_3_of_4 = 0.5 * (1 + math.cos(math.pi * 3 / 4))
+    assert resumed["history"][0]["lr"] == pytest.approx(1e-4 * cosine_at_3_of_4)
     losses = [h["loss"] for h in first["history"] + resumed["history"]]
     assert losses[-1] < losses[0] * 0.8
     # the saved student converts, registers and thinks when asked
