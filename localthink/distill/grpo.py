@@ -220,8 +220,15 @@ def grpo(
         model.train()
         old, kls, losses = [None] * len(batch), [], []
         for _ in range(cfg.updates_per_batch):
+            ran = False
             for g in range(len(batch)):  # one group per forward: bounded memory
                 rows = slice(g * cfg.group, (g + 1) * cfg.group)
+                if ref is None and not adv[rows].any():
+                    # a group whose completions all scored alike has zero advantages, so zero
+                    # loss and gradient: skip its forward and backward (most groups, early on)
+                    losses.append(0.0)
+                    continue
+                ran = True
                 with autocast(model):
                     logp = token_logprobs(model, seqs[rows], attn[rows], prompt_len)
                     ref_logp = None
@@ -238,6 +245,9 @@ def grpo(
                 losses.append(float(loss.detach()))
                 if kl is not None:
                     kls.append(float(kl))
+            if not ran:  # every group skipped: step on the zero gradient they would have given
+                for p in model.parameters():
+                    p.grad = torch.zeros_like(p)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             optimizer.zero_grad()

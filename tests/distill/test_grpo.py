@@ -20,6 +20,7 @@ from localthink.distill.grpo_objective import (  # noqa: E402
 )
 from localthink.distill.rewards import accuracy, format_reward, parse_rewards  # noqa: E402
 from localthink.distill.tasks import Task  # noqa: E402
+from localthink.distill.train import load_student  # noqa: E402
 from localthink.errors import LocalthinkError  # noqa: E402
 
 SUM = Task("t1", "Compute 17 × 19.", "323")
@@ -125,6 +126,26 @@ def test_a_step_changes_the_weights_and_resume_matches_an_unbroken_run(smollm2_p
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
     log = (tmp_path / "broken" / "grpo_log.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in log] == [1, 2]
+
+
+def test_groups_that_all_tie_skip_the_forward_and_leave_the_weights(
+    smollm2_path, tmp_path, monkeypatch
+):
+    from localthink.distill import grpo as grpo_module
+
+    calls = []
+    real = grpo_module.token_logprobs
+    monkeypatch.setattr(
+        grpo_module, "token_logprobs", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    cfg = tiny(1)
+    cfg.rewards = ["tests.distill.grpo_rewards:constant"]
+    run = grpo(TASKS, str(smollm2_path), tmp_path / "tie", cfg)
+    assert run["history"][0]["zero_std_groups"] == 1.0 and run["history"][0]["loss"] == 0.0
+    assert calls == []  # no forward for a group with nothing to learn
+    start, _ = load_student(str(smollm2_path))
+    after = run["model"].state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in start.state_dict().items())
 
 
 def test_cli_trains_evaluates_plots_and_the_policy_converts(smollm2_path, tmp_path, isolated_home):
