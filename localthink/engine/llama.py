@@ -90,6 +90,9 @@ class LlamaEngine:
     def _load(self, options: LoadOptions):
         import llama_cpp
 
+        from localthink.engine.llama_log import quiet_llama_logs
+
+        quiet_llama_logs()
         self._gpu_layers = options.n_gpu_layers
         if self._gpu_layers is None:
             self._gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0

@@ -101,7 +101,7 @@ def test_think_template_opens_thinking(tokenizer_dir, tmp_path):
 @pytest.mark.parametrize(
     ("arch", "qtype"), [("qwen2", "Q8_0"), ("qwen2", "Q4_K_M"), ("gemma3", "Q4_K_M")]
 )
-def test_quantized_files_load_and_generate(arch, qtype, request, tmp_path):
+def test_quantized_files_load_and_generate(arch, qtype, request, tmp_path, capfd):
     from localthink.engine.llama import LlamaEngine
     from localthink.engine.protocol import Done, Message, SamplingParams
 
@@ -112,11 +112,14 @@ def test_quantized_files_load_and_generate(arch, qtype, request, tmp_path):
     f16 = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m-f16.gguf", "f16")
     result = quantize(f16, tmp_path / f"m-{qtype}.gguf", qtype)
     assert result.bytes_after < result.bytes_before
+    capfd.readouterr()
     engine = LlamaEngine(result.path)
     assert engine.info.quant == qtype
     done = list(engine.stream([Message("user", "hi")], SamplingParams(max_tokens=8)))[-1]
     assert isinstance(done, Done) and done.stats.gen_tokens > 0
     engine.close()
+    # llama.cpp's own log (gemma3 warns "using full-size SWA cache") stays off the terminal
+    assert "llama" not in capfd.readouterr().err
     with pytest.raises(ConversionError, match="exists"):
         quantize(f16, result.path, qtype)
     with pytest.raises(ConversionError, match="unsupported"):
