@@ -72,11 +72,16 @@ def write_rope(w, rope: dict) -> None:
     if rope["rope_type"] == "linear":
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         w.add_rope_scaling_factor(float(rope["factor"]))
+    elif rope["rope_type"] == "yarn":  # Qwen's long-context setting
+        w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+        w.add_rope_scaling_factor(float(rope["factor"]))
+        w.add_rope_scaling_orig_ctx_len(int(rope["original_max_position_embeddings"]))
     elif rope["rope_type"] not in ("default", "llama3"):
         from converters.checkpoint import CheckpointError
 
         raise CheckpointError(
-            f"rope scaling {rope['rope_type']!r} is not supported (default, linear and llama3 are)"
+            f"rope scaling {rope['rope_type']!r} is not supported "
+            "(default, linear, llama3 and yarn are)"
         )
 
 

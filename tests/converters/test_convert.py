@@ -45,7 +45,9 @@ def spm_tokenizer_dir(tmp_path_factory):
     return sentencepiece_tokenizer(tmp_path_factory.mktemp("spm") / "tok")
 
 
-@pytest.mark.parametrize("arch", ["llama", "llama3", "qwen2", "qwen3", "gemma3", "gemma3-mm"])
+@pytest.mark.parametrize(
+    "arch", ["llama", "llama3", "qwen2", "qwen2-yarn", "qwen3", "gemma3", "gemma3-mm"]
+)
 @pytest.mark.parametrize("outtype", ["f32", "f16"])
 def test_logits_match_transformers(arch, outtype, request, tmp_path):
     """Every prompt, every position: llama.cpp's logits equal transformers' (float32)."""
@@ -282,5 +284,5 @@ def test_gemma3_config_from_transformers_4_keeps_its_sliding_layers(tmp_path):
 
     with pytest.raises(LocalthinkError, match="query_pre_attn_scalar 144"):
         gemma3.write_metadata(w, {**config, "query_pre_attn_scalar": 144})
-    with pytest.raises(LocalthinkError, match="rope scaling 'yarn'"):
-        gemma3.write_metadata(w, {**config, "rope_scaling": {"rope_type": "yarn", "factor": 4}})
+    with pytest.raises(LocalthinkError, match="rope scaling 'dynamic'"):
+        gemma3.write_metadata(w, {**config, "rope_scaling": {"rope_type": "dynamic", "factor": 4}})

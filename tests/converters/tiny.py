@@ -33,6 +33,14 @@ ROPE = {
         },
     },
     "qwen2": {"rope_theta": 1000000.0},
+    "qwen2-yarn": {
+        "rope_theta": 1000000.0,
+        "rope_scaling": {
+            "rope_type": "yarn",
+            "factor": 4.0,
+            "original_max_position_embeddings": 16,  # below the longer prompts
+        },
+    },
     "qwen3": {"rope_theta": 1000000.0},
     "gemma3": {
         "rope_parameters": {
@@ -120,6 +128,7 @@ def tiny_checkpoint(arch: str, tokenizer_dir, dst, hidden: int = 64):
         "llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM),
         "llama3": (transformers.LlamaConfig, transformers.LlamaForCausalLM),
         "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
+        "qwen2-yarn": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
         "qwen3": (transformers.Qwen3Config, transformers.Qwen3ForCausalLM),
         "gemma3": (transformers.Gemma3TextConfig, transformers.Gemma3ForCausalLM),
     }
