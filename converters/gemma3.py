@@ -26,10 +26,6 @@ LAYER = {
     "self_attn.q_norm.weight": "attn_q_norm.weight",
     "self_attn.k_norm.weight": "attn_k_norm.weight",
 }
-LAYER_PARTS = (
-    "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down", "attn_norm",
-    "ffn_norm", "post_attention_norm", "post_ffw_norm", "attn_q_norm", "attn_k_norm",
-)  # fmt: skip
 
 
 def text_config(config: dict) -> dict:
@@ -102,10 +98,3 @@ def map_tensor(name: str, data: np.ndarray, config: dict) -> tuple[str, np.ndarr
     if gguf_name.endswith("norm.weight"):
         data = data + 1.0
     return gguf_name, data
-
-
-def required_tensors(config: dict) -> set[str]:
-    names = {"token_embd.weight", "output_norm.weight"}
-    for i in range(config["num_hidden_layers"]):
-        names |= {f"blk.{i}.{part}.weight" for part in LAYER_PARTS}
-    return names

@@ -135,6 +135,14 @@ def map_tensor(name: str, data: np.ndarray, config: dict) -> tuple[str, np.ndarr
     return gguf_name, data
 
 
+def required_tensors(config: dict, layer_map: dict) -> set[str]:
+    """Every tensor the architecture's map names, for every layer: a missing one is an error."""
+    names = {"token_embd.weight", "output_norm.weight"}
+    for i in range(config["num_hidden_layers"]):
+        names |= {f"blk.{i}.{part}" for part in layer_map.values()}
+    return names
+
+
 def _unknown(name: str, arch: str):
     from converters.checkpoint import CheckpointError
 

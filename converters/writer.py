@@ -75,7 +75,7 @@ def convert_checkpoint(
             array, raw_type = _encode(array, outtype, gguf_name)
             w.add_tensor(gguf_name, array, raw_dtype=raw_type)
             names.add(gguf_name)
-        _check_complete(names, getattr(module, "required_tensors", _llama_tensors)(config))
+        _check_complete(names, llama.required_tensors(config, module.LAYER))
         w.write_header_to_file()
         w.write_kv_data_to_file()
         w.write_tensors_to_file()
@@ -86,15 +86,6 @@ def convert_checkpoint(
     finally:
         tmp.unlink(missing_ok=True)
     return dst
-
-
-def _llama_tensors(config: dict) -> set[str]:
-    needed = {"token_embd.weight", "output_norm.weight"}
-    for i in range(config["num_hidden_layers"]):
-        needed |= {f"blk.{i}.{part}.weight" for part in
-                   ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down",
-                    "attn_norm", "ffn_norm")}  # fmt: skip
-    return needed
 
 
 def _check_complete(names: set[str], needed: set[str]) -> None:
