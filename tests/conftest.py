@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +26,18 @@ THINK_TEMPLATE = (
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory, monkeypatch) -> Path:
-    """Every test gets its own LOCALTHINK_HOME: no user settings, models or chats leak in."""
+def isolated_home(tmp_path_factory, monkeypatch) -> Iterator[Path]:
+    """Every test gets its own LOCALTHINK_HOME: no user settings, models or chats leak in.
+
+    Removed after the test (pulled and imported models make each one up to ~100 MB).
+    """
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("LOCALTHINK_HOME", str(home))
     monkeypatch.delenv("LOCALTHINK_MODEL", raising=False)
     monkeypatch.setenv("HF_HOME", str(home / "hf"))  # never the user's own HF cache
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    return home
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
