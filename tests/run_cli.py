@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 
 
-def localthink(*args, home=None, env=None, stdin=None, timeout=300):
-    """`python -m localthink ARGS`, with LOCALTHINK_HOME set to `home` when given."""
+def localthink(*args, home=None, env=None, stdin=None, timeout=300, max_file_bytes=None):
+    """`python -m localthink ARGS`, with LOCALTHINK_HOME set to `home` when given.
+
+    `max_file_bytes` caps every file the command writes (RLIMIT_FSIZE): a write past it
+    fails with EFBIG, as a full disk fails a write with ENOSPC, in that process only.
+    """
     env = {**(env or os.environ), **({"LOCALTHINK_HOME": str(home)} if home else {})}
+
+    def cap_file_size():  # Python ignores SIGXFSZ, so the write fails instead of killing it
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
     return subprocess.run(
         [sys.executable, "-m", "localthink", *args],
         env=env,
@@ -17,4 +26,5 @@ def localthink(*args, home=None, env=None, stdin=None, timeout=300):
         capture_output=True,
         text=True,
         timeout=timeout,
+        preexec_fn=cap_file_size if max_file_bytes is not None else None,
     )

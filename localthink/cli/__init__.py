@@ -40,3 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the machine's, not a bug: a full disk, a read-only or gone folder
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"localthink: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1

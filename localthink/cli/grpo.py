@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from localthink.atomic import write_text
 from localthink.errors import LocalthinkError
 
 
@@ -93,9 +94,9 @@ def run_grpo(args: argparse.Namespace) -> int:
         evals["after"] = evaluate_policy(result["model"], result["tokenizer"], held_out, cfg)
         print(eval_line("after", evals["after"], len(held_out)))
         out.mkdir(parents=True, exist_ok=True)
-        evals_path.write_text(json.dumps(evals, indent=2) + "\n")
+        write_text(evals_path, json.dumps(evals, indent=2) + "\n")
     if history:
-        (out / "grpo_curve.txt").write_text(curve_text(history, color=False) + "\n")
+        write_text(out / "grpo_curve.txt", curve_text(history, color=False) + "\n")
         print(curve_text(history, color=sys.stdout.isatty()))
         if save_png(history, out / "grpo_curve.png"):
             print(f"curve → {out / 'grpo_curve.png'}")

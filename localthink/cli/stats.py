@@ -7,8 +7,8 @@ import csv
 import json
 import sys
 from datetime import datetime
-from pathlib import Path
 
+from localthink.atomic import atomic_write, write_text
 from localthink.errors import LocalthinkError
 from localthink.stats_chart import plot
 
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         rows = query_rows(store, args.model, since, args.chat)
     summary = summarise(rows)
     if args.csv:
-        with Path(args.csv).open("w", newline="", encoding="utf-8") as f:
+        with atomic_write(args.csv, newline="") as f:
             writer = csv.DictWriter(
                 f, fieldnames=list(rows[0].to_dict()) if rows else ["message_id"]
             )
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"localthink: {len(rows)} rows → {args.csv}", file=sys.stderr)
     if args.json:
         data = {"rows": [r.to_dict() for r in rows], "models": [s.__dict__ for s in summary]}
-        Path(args.json).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        write_text(args.json, json.dumps(data, indent=2, ensure_ascii=False))
         print(f"localthink: {len(rows)} rows → {args.json}", file=sys.stderr)
     if args.plot:
         print(plot(rows))

@@ -7,6 +7,7 @@ import statistics
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from localthink.atomic import write_text
 from localthink.distill.tasks import Task
 from localthink.distill.verify import answer_is_correct
 from localthink.engine.protocol import SamplingParams
@@ -61,4 +62,4 @@ def evaluate(
 
 
 def write_results(results: list[EvalResult], path: Path) -> None:
-    path.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n", encoding="utf-8")
+    write_text(path, json.dumps([asdict(r) for r in results], indent=2) + "\n")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from localthink.distill.checkpoint import staged
 from localthink.distill.grpo_objective import (
     LOSSES,
     completion_mask,
@@ -25,7 +25,7 @@ from localthink.distill.grpo_objective import (
 )
 from localthink.distill.rewards import accuracy, format_reward, parse_completion, parse_rewards
 from localthink.distill.tasks import Task
-from localthink.distill.train import THINK_TEMPLATE_SUFFIX, load_student
+from localthink.distill.train import load_student, save_student
 from localthink.errors import LocalthinkError
 
 # The policy is told the format once; the prompt then opens <think> for it (R1-Zero).
@@ -147,17 +147,11 @@ def save_checkpoint(model, tok, optimizer, ckpt: Path, step: int, cfg: GRPOConfi
     """Written beside the old one and swapped in, so a kill mid-save keeps the last good one."""
     import torch
 
-    tmp = ckpt.with_name(ckpt.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True)
-    tok.save_pretrained(tmp)
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": step, "config": asdict(cfg)}))
-    old = ckpt.with_name(ckpt.name + ".old")
-    if ckpt.exists():
-        ckpt.rename(old)
-    tmp.rename(ckpt)
-    shutil.rmtree(old, ignore_errors=True)
+    with staged(ckpt) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        (tmp / "state.json").write_text(json.dumps({"step": step, "config": asdict(cfg)}))
 
 
 def read_log(path: Path, upto: int) -> list[dict]:
@@ -274,9 +268,5 @@ def grpo(
             save_checkpoint(model, tok, optimizer, ckpt, step, cfg)
         if on_step:  # after the checkpoint: a callback that stops the run loses nothing
             on_step(record)
-    model.save_pretrained(out, safe_serialization=True)
-    template = tok.chat_template or ""
-    if THINK_TEMPLATE_SUFFIX not in template:
-        tok.chat_template = template + THINK_TEMPLATE_SUFFIX
-    tok.save_pretrained(out)
+    save_student(model, tok, out, ckpt)
     return {"steps": step, "history": history, "model": model, "tokenizer": tok}

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from localthink.atomic import atomic_write
 from localthink.errors import LocalthinkError
 
 MATH_SUFFIX = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -109,11 +110,9 @@ def generate_tasks(generator: str, n: int, seed: int, difficulty: int = 1) -> li
 
 
 def write_tasks(tasks: list[Task], path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+    with atomic_write(path) as f:
         for t in tasks:
             f.write(json.dumps(asdict(t), ensure_ascii=False) + "\n")
-    tmp.replace(path)
 
 
 def read_tasks(path: Path) -> list[Task]:

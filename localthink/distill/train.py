@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from localthink.distill.checkpoint import save_error, staged
 from localthink.errors import LocalthinkError
 
 THINK_TEMPLATE_SUFFIX = "{% if add_generation_prompt %}<think>\n{% endif %}"
@@ -206,18 +207,20 @@ def train(
         if on_step:
             on_step(record)
         if step % cfg.save_every == 0 or step == total:
-            accelerator.save_state(str(ckpt))
-            (ckpt / "state.json").write_text(json.dumps({"step": step, "config": asdict(cfg)}))
+            main = accelerator.is_main_process
+            with staged(ckpt, main) as tmp:
+                accelerator.wait_for_everyone()  # the killed save's leftovers are gone
+                accelerator.save_state(str(tmp))
+                if main:
+                    state = {"step": step, "config": asdict(cfg)}
+                    (tmp / "state.json").write_text(json.dumps(state))
+                accelerator.wait_for_everyone()  # all processes saved before the swap
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         unwrapped = accelerator.unwrap_model(model)
         if cfg.lora:  # a plain checkpoint: the converter and chat know nothing of adapters
             unwrapped = unwrapped.merge_and_unload()
-        unwrapped.save_pretrained(out, safe_serialization=True)
-        template = tok.chat_template or ""
-        if THINK_TEMPLATE_SUFFIX not in template:
-            tok.chat_template = template + THINK_TEMPLATE_SUFFIX
-        tok.save_pretrained(out)
+        save_student(unwrapped, tok, out, ckpt)
     return {
         "steps": step,
         "examples": len(examples),
@@ -225,3 +228,20 @@ def train(
         "trainable_params": sum(p.numel() for p in trainable),
         "history": history,
     }
+
+
+def save_student(model, tok, out: Path, ckpt: Path) -> None:
+    """The trained student as a plain Hugging Face folder, its chat template opening <think>.
+
+    A failed save (a full disk) is one line, and the checkpoint stays for `--resume`.
+    """
+    from safetensors import SafetensorError
+
+    template = tok.chat_template or ""
+    if THINK_TEMPLATE_SUFFIX not in template:
+        tok.chat_template = template + THINK_TEMPLATE_SUFFIX
+    try:
+        model.save_pretrained(out, safe_serialization=True)
+        tok.save_pretrained(out)
+    except (OSError, RuntimeError, SafetensorError) as exc:
+        raise save_error(f"cannot save the student in {out}", exc, ckpt) from None

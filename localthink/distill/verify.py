@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from localthink.atomic import atomic_write
 from localthink.distill import countdown
 from localthink.errors import LocalthinkError
 from localthink.verify import extract_answer, is_correct
@@ -117,9 +118,7 @@ def verify_traces(src: Path, dst: Path, filters: Filters = Filters()) -> Report:
         report.by_kind[kind][0] += 1
         report.kept_thinking.append(length)
         out.append(sft_record(rec))
-    tmp = dst.with_suffix(dst.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+    with atomic_write(dst) as f:
         for row in out:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(dst)
     return report

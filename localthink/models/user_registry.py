@@ -7,6 +7,7 @@ from pathlib import Path
 
 import tomli_w
 
+from localthink.atomic import write_text
 from localthink.config import Paths, paths
 from localthink.errors import LocalthinkError, ModelNotFoundError
 from localthink.models.gguf_file import read_gguf_info
@@ -24,9 +25,7 @@ def _load(p: Paths) -> dict:
 
 def _save(p: Paths, data: dict) -> None:
     p.user_registry_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.user_registry_path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    tmp.replace(p.user_registry_path)  # atomic: a crash never leaves half a registry
+    write_text(p.user_registry_path, tomli_w.dumps(data))  # a crash never leaves half a registry
 
 
 def import_gguf(

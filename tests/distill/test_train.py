@@ -125,3 +125,31 @@ def torch_equal(a, b) -> bool:
     import torch
 
     return torch.equal(a.to(b.dtype), b)
+
+
+def test_a_failed_save_keeps_the_last_checkpoint_and_resume_finishes(smollm2_path, tmp_path):
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text(sft_lines())
+    out = tmp_path / "student"
+    args = ("distill", "train", str(sft), "--student", str(smollm2_path), "-o", str(out))
+    steps = ("--save-every", "2", "--lr", "1e-4")
+    r = localthink(*args, *steps, "--max-steps", "2", timeout=600)
+    assert r.returncode == 0, r.stderr
+    ckpt = out / "checkpoint"
+    before = {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in ckpt.iterdir()}
+    # the step-4 save fails partway: the weights (~540 MB) fit under the cap, the optimizer
+    # state (~1.1 GB) does not, so the new checkpoint is half written when it fails
+    r = localthink(*args, *steps, "--max-steps", "4", "--resume", max_file_bytes=600 << 20)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "Removed shared tensor" not in r.stderr
+    line = r.stderr.strip().splitlines()[-1]  # after transformers' GGUF loading bars
+    assert line.startswith(f"localthink: error: cannot save a checkpoint in {out} (")
+    assert line.endswith(f"the last checkpoint ({ckpt}) is kept")
+    assert {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in ckpt.iterdir()} == before
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("checkpoint")) == [
+        "checkpoint"
+    ]
+    r = localthink(*args, *steps, "--max-steps", "4", "--resume", timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("trained 4 steps")
+    assert json.loads((ckpt / "state.json").read_text())["step"] == 4

@@ -1,0 +1,62 @@
+"""The one training checkpoint of a run, replaced whole or not at all.
+
+Training and GRPO write their next checkpoint into `checkpoint.tmp` and swap it in only
+once it is complete, so a kill or a full disk mid-save keeps the last good one for
+`--resume`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from localthink.errors import LocalthinkError
+
+
+class _TiedWeightsNote(logging.Filter):
+    """accelerate warns at every save of a model with tied embeddings (SmolLM2, small Qwens)
+    that it stored the shared tensor once: expected, and the weights tie again on load."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Removed shared tensor" not in record.getMessage()
+
+
+logging.getLogger("accelerate.utils.other").addFilter(_TiedWeightsNote())
+
+
+@contextlib.contextmanager
+def staged(ckpt: Path, main_process: bool = True) -> Iterator[Path]:
+    """Yield the folder to save into; it becomes `ckpt` when the block ends without error.
+
+    With several processes, every one saves into the yielded folder, and the caller waits
+    for all of them (before writing and before the block ends); only the main one swaps.
+    """
+    from safetensors import SafetensorError
+
+    tmp = ckpt.with_name(ckpt.name + ".tmp")
+    if main_process:
+        shutil.rmtree(tmp, ignore_errors=True)  # left by a save that was killed
+    try:
+        yield tmp
+    # a full disk: OSError from Python, RuntimeError from torch.save, SafetensorError
+    except (OSError, RuntimeError, SafetensorError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise save_error(f"cannot save a checkpoint in {ckpt.parent}", exc, ckpt) from None
+    if main_process:
+        old = ckpt.with_name(ckpt.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if ckpt.exists():
+            ckpt.rename(old)
+        tmp.rename(ckpt)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def save_error(what: str, exc: Exception, ckpt: Path) -> LocalthinkError:
+    """One line: what failed, why, the free space left, and what was kept."""
+    reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+    free = shutil.disk_usage(ckpt.parent).free / 2**30
+    kept = f"the last checkpoint ({ckpt}) is kept" if ckpt.exists() else "no checkpoint was kept"
+    return LocalthinkError(f"{what} ({reason}; {free:.1f} GiB free there); {kept}")
