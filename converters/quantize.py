@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,20 +39,26 @@ class QuantizeResult:
 
 
 @contextmanager
-def _quiet_stderr():
-    """llama.cpp logs every tensor to fd 2; keep the terminal to our one-line summary."""
+def _captured_stderr():
+    """llama.cpp logs every tensor to fd 2: keep it off the terminal, but keep its words.
+
+    Yields a list that, after the block, holds the lines llama.cpp wrote (empty with
+    LOCALTHINK_DEBUG, when they go to the terminal as they come).
+    """
+    lines: list[str] = []
     if os.environ.get("LOCALTHINK_DEBUG"):
-        yield
+        yield lines
         return
     saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            log.seek(0)
+            lines.extend(log.read().decode(errors="replace").splitlines())
 
 
 def quantize(
@@ -73,10 +81,20 @@ def quantize(
     tmp = dst.with_name(dst.name + ".partial")
     started = time.perf_counter()
     try:
-        with _quiet_stderr():
+        with _captured_stderr() as log:
             status = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), params)
-        if status != 0 or not tmp.exists():
-            raise ConversionError(f"llama.cpp could not quantize {src} to {name}")
+        if status != 0 or not tmp.exists():  # llama.cpp says why only in its log
+            why = [
+                line.split("failed to quantize:", 1)[1].strip()
+                for line in log
+                if "failed to quantize:" in line
+            ]
+            free = shutil.disk_usage(dst.parent).free / 2**30
+            raise ConversionError(
+                f"llama.cpp could not quantize {src} to {name} "
+                f"({why[-1] if why else 'see LOCALTHINK_DEBUG=1'}; "
+                f"{free:.1f} GiB free in {dst.parent})"
+            )
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)

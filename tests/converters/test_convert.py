@@ -24,6 +24,7 @@ from tests.converters.tiny import (  # noqa: E402
     sentencepiece_tokenizer,
     tiny_checkpoint,
 )
+from tests.run_cli import localthink  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -128,6 +129,17 @@ def test_quantized_files_load_and_generate(arch, qtype, request, tmp_path, capfd
         quantize(f16, tmp_path / "x.gguf", "Q9_Z")
 
 
+def test_a_failed_quantize_says_why_in_one_line(smollm2_path, tmp_path):
+    # llama.cpp refuses to requantize an already quantized file; its reason is in its log
+    r = localthink(
+        "distill", "quantize", str(smollm2_path), "-o", str(tmp_path / "q.gguf"), "--type", "Q8_0"
+    )
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1
+    assert "(requantizing from type q4_1 is disabled; " in r.stderr
+    assert list(tmp_path.iterdir()) == []  # no partial file left
+
+
 def test_smollm2_round_trip_keeps_greedy_continuation(smollm2_path, tmp_path):
     """GGUF → transformers (dequantized) → save → convert → same greedy tokens as the original."""
     import llama_cpp
@@ -190,22 +202,7 @@ def test_errors_are_one_line_and_leave_no_partial_file(tokenizer_dir, tmp_path):
         convert_checkpoint(short, tmp_path / "x.gguf")
     assert not list(tmp_path.glob("*.gguf*"))
 
-    env = {**os.environ, "LOCALTHINK_HOME": str(tmp_path / "home")}
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "localthink",
-            "distill",
-            "convert",
-            str(bad),
-            "-o",
-            str(tmp_path / "x.gguf"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    r = localthink("distill", "convert", str(bad), "-o", str(tmp_path / "x.gguf"))
     assert (
         r.returncode == 2 and r.stderr.count("\n") == 1 and "unsupported architecture" in r.stderr
     )
