@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
@@ -45,7 +46,7 @@ def ask_and_record(
             no_think=int(p.no_think),
             reference=reference,
         )
-        writer = ReplyWriter(store, message_id)
+        writer = ReplyWriter(store, message_id, on_error=not_saved)
     done = None
     try:
         for event in session.send(question, cancel):
@@ -59,9 +60,16 @@ def ask_and_record(
         if writer is not None:
             writer.fail("error")
         raise
+    if writer is not None and writer.error is not None:
+        message_id = None  # the stored row lags behind: not worth pointing to
     correct = None
     if done is not None and reference is not None:
         correct = is_correct(done.answer, reference)
         if store is not None:
             store.set_outcome(message_id, correct=int(correct))
     return done, message_id, correct
+
+
+def not_saved(reason: str) -> None:
+    """The reply goes on; the user learns it is not being kept (once per reply)."""
+    print(f"localthink: warning: this reply is not being saved: {reason}", file=sys.stderr)

@@ -142,9 +142,16 @@ def open_store_unless(skip: bool):
     if skip:
         yield None
         return
+    from localthink.errors import StoreError
     from localthink.store.db import open_store
 
-    with open_store() as store:
+    try:
+        store = open_store()
+    except StoreError as exc:  # a full disk: answer anyway, say the replies are not kept
+        print(f"localthink: warning: replies are not being saved: {exc}", file=sys.stderr)
+        yield None
+        return
+    with store:
         yield store
 
 

@@ -6,13 +6,18 @@ import time
 from collections.abc import Callable
 
 from localthink.engine.protocol import AnswerDelta, Done, Event, ThinkDelta
+from localthink.errors import StoreError
 from localthink.store.db import Store
 
 STATUS_BY_STOP = {"done": "complete", "stopped": "stopped", "length": "truncated"}
 
 
 class ReplyWriter:
-    """Feed it the reply's events; it keeps the stored row at most `interval` seconds behind."""
+    """Feed it the reply's events; it keeps the stored row at most `interval` seconds behind.
+
+    A failed write (a full disk) never stops the reply: the error is kept in `error`,
+    `on_error` hears of it once, and the next write tries again (space may come back).
+    """
 
     def __init__(
         self,
@@ -20,15 +25,18 @@ class ReplyWriter:
         message_id: int,
         interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.message_id = message_id
         self.interval = interval
         self.clock = clock
+        self.on_error = on_error
         self.thinking: list[str] = []
         self.answer: list[str] = []
         self._last_write = clock()
         self.writes = 0
+        self.error: str | None = None  # set while the stored row lags behind the reply
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, ThinkDelta):
@@ -51,8 +59,15 @@ class ReplyWriter:
         self._write(status)
 
     def _write(self, status: str, figures: dict | None = None) -> None:
-        self.store.update_reply(
-            self.message_id, "".join(self.thinking), "".join(self.answer), status, figures
-        )
         self._last_write = self.clock()
+        try:
+            self.store.update_reply(
+                self.message_id, "".join(self.thinking), "".join(self.answer), status, figures
+            )
+        except StoreError as exc:
+            if self.error is None and self.on_error is not None:
+                self.on_error(str(exc))
+            self.error = str(exc)
+            return
+        self.error = None
         self.writes += 1

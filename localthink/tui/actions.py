@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
+from localthink.errors import StoreError
 from localthink.tui.widgets.prompt import PromptInput
 from localthink.tui.widgets.reply import ReplyView
 from localthink.tui.widgets.status import StatusBar
@@ -28,6 +30,18 @@ BUDGETS: list[int | None] = [None, 0, 256, 1024]
 
 class ChatActions:
     """Mixed into ChatApp: uses its store, session, streaming state and widgets."""
+
+    def saved(self, write: Callable[[], object]) -> bool:
+        """Run a store write; a failure (a full disk) is a notice, never a crash."""
+        try:
+            write()
+        except StoreError as exc:
+            self.store_failed(exc)
+            return False
+        return True
+
+    def store_failed(self, exc: StoreError) -> None:
+        self.notify(str(exc), title="Cannot save the chat", severity="error", timeout=10)
 
     def action_stop(self) -> None:
         if self.streaming is not None:
@@ -56,9 +70,10 @@ class ChatActions:
     async def action_regenerate(self) -> None:
         if self.streaming is not None or self.session is None or not self.session.turns:
             return
-        turn = self.session.turns.pop()
         last = [m for m in self.store.messages(self.conversation_id) if m.role == "assistant"][-1]
-        self.store.delete_message(last.id)
+        if not self.saved(lambda: self.store.delete_message(last.id)):
+            return
+        turn = self.session.turns.pop()
         views = list(self.query(ReplyView))
         if views:
             await views[-1].remove()
@@ -96,8 +111,7 @@ class ChatActions:
         conv_id = self.conversation_id
 
         def renamed(title: str | None) -> None:
-            if title:
-                self.store.rename(conv_id, title)
+            if title and self.saved(lambda: self.store.rename(conv_id, title)):
                 self.refresh_sidebar()
 
         self.push_screen(RenameScreen(self.store.conversation(conv_id).title), renamed)
@@ -105,7 +119,8 @@ class ChatActions:
     async def action_delete_chat(self) -> None:
         if self.conversation_id is None or self.streaming is not None:
             return
-        self.store.delete(self.conversation_id)
+        if not self.saved(lambda: self.store.delete(self.conversation_id)):
+            return
         await self.show_conversation(None)
         self.refresh_sidebar()
         self.notify("Conversation deleted.")

@@ -16,7 +16,7 @@ from textual.widgets import Footer
 
 from localthink.chat import OpenedModel, Session, Turn
 from localthink.engine.protocol import Done, ReplyStats, SamplingParams
-from localthink.errors import LocalthinkError
+from localthink.errors import LocalthinkError, StoreError
 from localthink.store.db import Store, open_store
 from localthink.tui.actions import KEYS, ChatActions
 from localthink.tui.streaming import EventBuffer
@@ -202,14 +202,34 @@ class ChatApp(ChatActions, App):
         if self.streaming is not None:
             self.notify("A reply is still streaming (Esc stops it).", severity="warning")
             return
+        try:
+            message_id = await self._store_question(text, add_user)
+        except StoreError as exc:  # a full disk: nothing is sent, the question stays typed
+            self.store_failed(exc)
+            prompt = self.query_one(PromptInput)
+            if add_user and not prompt.text:
+                prompt.text = text
+            return
+        log = self.query_one("#log", VerticalScroll)
+        if add_user:
+            await log.mount(UserMessage(text))
+        view = ReplyView()
+        await log.mount(view)
+        view.thinking.display = not self.hide_thinking
+        log.scroll_end(animate=False)
+        self.streaming = (view, message_id)
+        self.cancel.clear()
+        self.generate(text, message_id)
+        self.refresh_sidebar()
+
+    async def _store_question(self, text: str, add_user: bool) -> int:
+        """The question and an empty 'streaming' reply row; returns the reply's id."""
         info = self.opened.engine.info
         if self.conversation_id is None:
             conv = self.store.new_conversation(text.splitlines()[0][:48], info.name)
             await self.show_conversation(conv.id)
-        log = self.query_one("#log", VerticalScroll)
         if add_user:
             self.store.add_message(self.conversation_id, "user", text)
-            await log.mount(UserMessage(text))
         params = self.session.params
         message_id = self.store.add_message(
             self.conversation_id,
@@ -221,21 +241,19 @@ class ChatApp(ChatActions, App):
         self.store.set_outcome(
             message_id, think_budget=params.think_budget, no_think=int(params.think_budget == 0)
         )
-        view = ReplyView()
-        await log.mount(view)
-        view.thinking.display = not self.hide_thinking
-        log.scroll_end(animate=False)
-        self.streaming = (view, message_id)
-        self.cancel.clear()
-        self.generate(text, message_id)
-        self.refresh_sidebar()
+        return message_id
 
     @work(thread=True, exclusive=True, group="generate")
     def generate(self, text: str, message_id: int) -> None:
         """Run the reply in a worker thread; the UI drains events from the buffer."""
         from localthink.store.reply_writer import ReplyWriter
 
-        writer = ReplyWriter(self.store, message_id)
+        def not_saved(reason: str) -> None:  # once per reply; the reply itself goes on
+            self.call_from_thread(
+                self.notify, reason, title="This reply is not being saved", severity="warning"
+            )
+
+        writer = ReplyWriter(self.store, message_id, on_error=not_saved)
         try:
             for i, event in enumerate(self.session.send(text, self.cancel)):
                 writer.on_event(event)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -63,3 +66,37 @@ def test_a_missing_folder_is_named(tmp_path):
     assert r.stderr.strip() == (
         f"localthink: error: {tmp_path}/no/such/out.json: no such directory {tmp_path}/no/such"
     )
+
+
+def can_mount_tmpfs() -> bool:
+    """A private mount namespace (as root, or through a user namespace) for a small disk."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = "d=$(mktemp -d) && mount -t tmpfs -o size=1m tmpfs $d && umount $d"
+    return subprocess.run(["unshare", "-Urm", "sh", "-c", probe]).returncode == 0
+
+
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="needs unshare and tmpfs mounts")
+def test_ask_answers_on_a_full_disk_and_says_it_was_not_saved(tmp_path, smollm2_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    ask = f"{sys.executable} -m localthink ask --json --max-tokens 8 --seed 1 -m {smollm2_path}"
+    script = f"""
+        set -e
+        mount -t tmpfs -o size=4m tmpfs {home}
+        {ask} 'Hi' > /dev/null 2>&1    # the chat store is made while there is room
+        dd if=/dev/zero of={home}/fill bs=4k 2>/dev/null || true   # now the disk is full
+        {ask} 'Name a colour.'
+    """
+    r = subprocess.run(
+        ["unshare", "-Urm", "sh", "-c", script],
+        env={**os.environ, "LOCALTHINK_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["stats"]["answer_tokens"] > 0  # answered all the same
+    [warning] = [line for line in r.stderr.splitlines() if "warning" in line]
+    assert warning.startswith("localthink: warning: replies are not being saved: ")
+    assert "Traceback" not in r.stderr
