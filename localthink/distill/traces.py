@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -46,13 +47,20 @@ class TraceWriter:
     def write(self, record: dict) -> None:
         line = json.dumps(record, ensure_ascii=False) + "\n"
         with self._lock:
-            self._file.write(line)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            try:
+                self._file.write(line)
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError as exc:  # a full disk: what is written stays; resume cuts the rest
+                raise LocalthinkError(
+                    f"{self.path}: cannot write ({exc.strerror or exc}); "
+                    f"{len(self.done)} samples kept, run again to resume"
+                ) from None
             self.done.add((record["task_id"], record["sample"]))
 
     def close(self) -> None:
-        self._file.close()
+        with contextlib.suppress(OSError):  # the unwritten tail of a failed write
+            self._file.close()
 
 
 def run_traces(

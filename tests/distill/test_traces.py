@@ -18,6 +18,7 @@ from localthink.distill.teachers import OpenAITeacher, TeacherUnavailable
 from localthink.distill.traces import run_traces
 from localthink.engine.protocol import SamplingParams
 from tests.openai_standin import StandInTeacher
+from tests.run_cli import localthink
 
 PARAMS = SamplingParams(max_tokens=32, temperature=0.6)
 
@@ -104,6 +105,26 @@ def test_dead_teacher_is_one_line_exit_2(tmp_path, isolated_home):
     )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("localthink: error: openai:")
+
+
+def test_a_full_disk_stops_the_run_in_one_line_and_resume_completes(standin, tmp_path):
+    path = tmp_path / "tasks.jsonl"
+    write_tasks([Task(f"t{i}", f"What is {i}+0?", str(i)) for i in range(12)], path)
+    out = tmp_path / "tr.jsonl"
+    args = ("distill", "traces", str(path), "-o", str(out), "--split", "all")
+    args += ("--teacher", f"openai:{standin.url}", "--model", "m", "--samples", "2")
+    r = localthink(*args, max_file_bytes=4000)  # room for a few records, as on a full disk
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"localthink: error: {out}: cannot write (File too large); ")
+    kept = int(line.split("; ")[1].split()[0])
+    assert 0 < kept < 24 and line.endswith("samples kept, run again to resume")
+    r = localthink(*args)
+    assert r.returncode == 0, r.stderr
+    rows = records(out)
+    assert sorted((row["task_id"], row["sample"]) for row in rows) == sorted(
+        (f"t{i}", k) for i in range(12) for k in range(2)
+    )
 
 
 def test_sigkill_mid_run_then_resume_has_no_loss_and_no_duplicates(standin, tmp_path):
