@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import subprocess
 import sys
 
@@ -27,4 +28,24 @@ def localthink(*args, home=None, env=None, stdin=None, timeout=300, max_file_byt
         text=True,
         timeout=timeout,
         preexec_fn=cap_file_size if max_file_bytes is not None else None,
+    )
+
+
+def can_mount_tmpfs() -> bool:
+    """A private mount namespace (as root, or through a user namespace) for a small disk."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = "d=$(mktemp -d) && mount -t tmpfs -o size=1m tmpfs $d && umount $d && rmdir $d"
+    return subprocess.run(["unshare", "-Urm", "sh", "-c", probe]).returncode == 0
+
+
+def on_small_disk(script: str, env=None, timeout=300):
+    """Run a shell script in its own mount namespace, where it may mount a small tmpfs
+    (`mount -t tmpfs -o size=4m tmpfs DIR`) to meet a really full disk; nothing leaks out."""
+    return subprocess.run(
+        ["unshare", "-Urm", "sh", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

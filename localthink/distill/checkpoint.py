@@ -60,3 +60,27 @@ def save_error(what: str, exc: Exception, ckpt: Path) -> LocalthinkError:
     free = shutil.disk_usage(ckpt.parent).free / 2**30
     kept = f"the last checkpoint ({ckpt}) is kept" if ckpt.exists() else "no checkpoint was kept"
     return LocalthinkError(f"{what} ({reason}; {free:.1f} GiB free there); {kept}")
+
+
+def check_room(out: Path, model, resume: bool) -> None:
+    """Refuse before training, not at the first save, when the disk cannot hold the run.
+
+    A checkpoint holds the weights (float32: 4 bytes a parameter) and AdamW's two moments
+    of the trainable ones; while one is swapped in, two exist; the student at the end is
+    the weights again. A checkpoint already there (on resume) is counted as room.
+    """
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    moments = 2 * sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    one = weights + moments
+    need = 2 * one + weights
+    ckpt = out / "checkpoint"
+    if resume and ckpt.is_dir():
+        need -= sum(f.stat().st_size for f in ckpt.iterdir() if f.is_file())
+    where = next(p for p in (out, *out.parents) if p.exists())
+    free = shutil.disk_usage(where).free
+    if free < need:
+        raise LocalthinkError(
+            f"{out}: training needs about {need / 2**30:.1f} GiB on disk (checkpoints of "
+            f"{one / 2**30:.1f} GiB, two at a time while one is swapped in, and the student); "
+            f"{free / 2**30:.1f} GiB free"
+        )

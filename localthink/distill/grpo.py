@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from localthink.distill.checkpoint import staged
+from localthink.distill.checkpoint import check_room, staged
 from localthink.distill.grpo_objective import (
     LOSSES,
     completion_mask,
@@ -188,6 +188,7 @@ def grpo(
         step = json.loads((ckpt / "state.json").read_text())["step"]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model, tok = load_student(str(ckpt) if step else student)
+    check_room(out, model, resume=bool(step))
     model.to(device)
     ref = None
     if cfg.beta > 0:

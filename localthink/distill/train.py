@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from localthink.distill.checkpoint import save_error, staged
+from localthink.distill.checkpoint import check_room, save_error, staged
 from localthink.errors import LocalthinkError
 
 THINK_TEMPLATE_SUFFIX = "{% if add_generation_prompt %}<think>\n{% endif %}"
@@ -153,6 +153,7 @@ def train(
     model, tok = load_student(student)
     if cfg.lora:
         model = with_lora(model, cfg)
+    check_room(out, model, resume)
     trainable = [p for p in model.parameters() if p.requires_grad]
     examples, dropped = read_sft(sft, tok, cfg.max_len)
     rng = random.Random(cfg.seed)

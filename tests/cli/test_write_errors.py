@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
-import subprocess
 import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from tests.run_cli import localthink
+from tests.run_cli import can_mount_tmpfs, localthink, on_small_disk
 
 TASKS = ("distill", "tasks", "--generator", "arithmetic", "--seed", "1")
 
@@ -68,14 +66,6 @@ def test_a_missing_folder_is_named(tmp_path):
     )
 
 
-def can_mount_tmpfs() -> bool:
-    """A private mount namespace (as root, or through a user namespace) for a small disk."""
-    if shutil.which("unshare") is None:
-        return False
-    probe = "d=$(mktemp -d) && mount -t tmpfs -o size=1m tmpfs $d && umount $d"
-    return subprocess.run(["unshare", "-Urm", "sh", "-c", probe]).returncode == 0
-
-
 @pytest.mark.skipif(not can_mount_tmpfs(), reason="needs unshare and tmpfs mounts")
 def test_ask_answers_on_a_full_disk_and_says_it_was_not_saved(tmp_path, smollm2_path):
     home = tmp_path / "home"
@@ -88,13 +78,7 @@ def test_ask_answers_on_a_full_disk_and_says_it_was_not_saved(tmp_path, smollm2_
         dd if=/dev/zero of={home}/fill bs=4k 2>/dev/null || true   # now the disk is full
         {ask} 'Name a colour.'
     """
-    r = subprocess.run(
-        ["unshare", "-Urm", "sh", "-c", script],
-        env={**os.environ, "LOCALTHINK_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = on_small_disk(script, env={**os.environ, "LOCALTHINK_HOME": str(home)})
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["stats"]["answer_tokens"] > 0  # answered all the same
     [warning] = [line for line in r.stderr.splitlines() if "warning" in line]

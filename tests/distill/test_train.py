@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 
 import pytest
 
-from tests.run_cli import localthink
+from tests.run_cli import can_mount_tmpfs, localthink, on_small_disk
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -153,3 +154,22 @@ def test_a_failed_save_keeps_the_last_checkpoint_and_resume_finishes(smollm2_pat
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("trained 4 steps")
     assert json.loads((ckpt / "state.json").read_text())["step"] == 4
+
+
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="needs unshare and tmpfs mounts")
+def test_a_run_the_disk_cannot_hold_is_refused_before_it_trains(smollm2_path, tmp_path):
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text(sft_lines())
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    train = f"{sys.executable} -m localthink distill train {sft} --student {smollm2_path}"
+    script = f"mount -t tmpfs -o size=1g tmpfs {disk} && {train} -o {disk}/student"
+    r = on_small_disk(script)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    # SmolLM2-135M in float32: 0.50 GiB of weights, 1.00 GiB of AdamW moments (the sizes
+    # the real checkpoint has, see the failed-save test): 2 checkpoints + the student
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"localthink: error: {disk}/student: training needs about 3.5 GiB on disk "
+        "(checkpoints of 1.5 GiB, two at a time while one is swapped in, and the student); "
+        "1.0 GiB free"
+    )
