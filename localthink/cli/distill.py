@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -207,7 +208,8 @@ def run_train(args: argparse.Namespace) -> int:
         MofNCompleteColumn(),
         TextColumn("loss {task.fields[loss]} · lr {task.fields[lr]} · {task.fields[tps]} tok/s"),
     )
-    with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
+    main = os.environ.get("RANK", "0") == "0"  # under `accelerate launch`, one reports
+    with Progress(*columns, disable=not (main and sys.stderr.isatty())) as bar:
         task = bar.add_task("train", total=None, loss="-", lr="-", tps="-")
 
         def on_step(r: dict) -> None:
@@ -221,9 +223,12 @@ def run_train(args: argparse.Namespace) -> int:
             )
 
         result = train(Path(args.sft), args.student, Path(args.output), cfg, args.resume, on_step)
+    if not main:
+        return 0
     last = result["history"][-1] if result["history"] else {}
+    on = f" on {result['processes']} processes" if result["processes"] > 1 else ""
     print(
-        f"trained {result['steps']} steps ({result['trainable_params'] / 1e6:.1f}M trainable "
+        f"trained {result['steps']} steps{on} ({result['trainable_params'] / 1e6:.1f}M trainable "
         f"parameters) on {result['examples']} examples "
         f"({result['dropped_too_long']} dropped as too long); final loss "
         f"{last.get('loss', float('nan')):.3f} → {args.output}"

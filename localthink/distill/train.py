@@ -158,7 +158,10 @@ def train(
     examples, dropped = read_sft(sft, tok, cfg.max_len)
     rng = random.Random(cfg.seed)
     torch.manual_seed(cfg.seed)
-    per_epoch = math.ceil(len(examples) / cfg.batch_size)
+    # Under `accelerate launch`, every process takes its own batch of each step (the batch
+    # size is per process), so N GPUs go through an epoch in 1/N of the steps.
+    shards, rank = accelerator.num_processes, accelerator.process_index
+    per_epoch = math.ceil(len(examples) / (cfg.batch_size * shards))
     total = cfg.max_steps or max(1, int(per_epoch * cfg.epochs))
     optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -180,14 +183,15 @@ def train(
     )
     model.train()
     history, started, seen_tokens = [], time.perf_counter(), 0
-    plan = [
+    epoch_batches = math.ceil(len(examples) / cfg.batch_size)
+    plan = [  # the same on every process: same seed
         b
-        for _ in range(math.ceil(total / per_epoch) + 1)
+        for _ in range(math.ceil(total * shards / epoch_batches) + 1)
         for b in batches(examples, cfg.batch_size, rng)
     ]
     while step < total:
         ids, labels, mask = (
-            t.to(accelerator.device) for t in collate(plan[step], tok.pad_token_id)
+            t.to(accelerator.device) for t in collate(plan[step * shards + rank], tok.pad_token_id)
         )
         loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         accelerator.backward(loss)
@@ -196,11 +200,11 @@ def train(
         schedule.step()
         optimizer.zero_grad()
         step += 1
-        seen_tokens += int(mask.sum())
+        seen_tokens += int(accelerator.reduce(mask.sum(), "sum"))  # all processes' tokens
         record = {
             "step": step,
             "total": total,
-            "loss": float(loss.detach()),
+            "loss": float(accelerator.reduce(loss.detach(), "mean")),
             "lr": schedule.get_last_lr()[0],
             "tokens_per_s": seen_tokens / (time.perf_counter() - started),
         }
@@ -228,6 +232,7 @@ def train(
         "dropped_too_long": dropped,
         "trainable_params": sum(p.numel() for p in trainable),
         "history": history,
+        "processes": shards,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 import sys
 
 import pytest
@@ -173,3 +174,31 @@ def test_a_run_the_disk_cannot_hold_is_refused_before_it_trains(smollm2_path, tm
         "(checkpoints of 1.5 GiB, two at a time while one is swapped in, and the student); "
         "1.0 GiB free"
     )
+
+
+def test_processes_under_accelerate_take_their_own_batches_and_resume(smollm2_path, tmp_path):
+    """Two CPU processes through torchrun: what `accelerate launch` runs on several GPUs."""
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text(sft_lines())  # 4 examples
+    out = tmp_path / "student"
+    launch = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    args = ["-m", "localthink", "distill", "train", str(sft), "--student", str(smollm2_path)]
+    args += ["-o", str(out), "--batch-size", "2", "--epochs", "2", "--save-every", "1"]
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+
+    def run(*more):
+        r = subprocess.run(
+            [*launch, *args, *more], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert r.returncode == 0, r.stderr[-2000:]
+        return r.stdout.splitlines()
+
+    # 2 processes × 2 examples a step: an epoch of 4 examples is one step, not two
+    [line] = run("--max-steps", "1")  # one process reports
+    assert line.startswith("trained 1 steps on 2 processes (134.5M trainable parameters)")
+    ckpt = out / "checkpoint"
+    assert {"random_states_0.pkl", "random_states_1.pkl"} <= {p.name for p in ckpt.iterdir()}
+    [line] = run("--resume")  # 2 epochs = 2 steps: one more
+    assert line.startswith("trained 2 steps on 2 processes")
+    assert json.loads((ckpt / "state.json").read_text())["step"] == 2
+    assert (out / "model.safetensors").exists()
