@@ -54,6 +54,13 @@ def staged(ckpt: Path, main_process: bool = True) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def recover(ckpt: Path) -> None:
+    """A kill between the two renames of a swap leaves only `checkpoint.old`: put it back."""
+    old = ckpt.with_name(ckpt.name + ".old")
+    if not ckpt.exists() and (old / "state.json").exists():
+        old.rename(ckpt)
+
+
 def save_error(what: str, exc: Exception, ckpt: Path) -> LocalthinkError:
     """One line: what failed, why, the free space left, and what was kept."""
     reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]

@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from localthink.distill.checkpoint import check_room, staged
+from localthink.distill.checkpoint import check_room, recover, staged
 from localthink.distill.grpo_objective import (
     LOSSES,
     completion_mask,
@@ -184,6 +184,7 @@ def grpo(
     out.mkdir(parents=True, exist_ok=True)
     ckpt, log_path = out / "checkpoint", out / "grpo_log.jsonl"
     step = 0
+    recover(ckpt)
     if resume and (ckpt / "state.json").exists():
         step = json.loads((ckpt / "state.json").read_text())["step"]
     device = "cuda" if torch.cuda.is_available() else "cpu"

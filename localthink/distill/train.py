@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from localthink.distill.checkpoint import check_room, save_error, staged
+from localthink.distill.checkpoint import check_room, recover, save_error, staged
 from localthink.errors import LocalthinkError
 
 THINK_TEMPLATE_SUFFIX = "{% if add_generation_prompt %}<think>\n{% endif %}"
@@ -167,6 +167,9 @@ def train(
     model, optimizer = accelerator.prepare(model, optimizer)
     ckpt = out / "checkpoint"
     step = 0
+    if accelerator.is_main_process:
+        recover(ckpt)
+    accelerator.wait_for_everyone()
     if resume and (ckpt / "state.json").exists():
         accelerator.load_state(str(ckpt))
         step = json.loads((ckpt / "state.json").read_text())["step"]
