@@ -43,26 +43,37 @@ class Example:
     labels: list[int]  # -100 where the loss is off (everything but the assistant reply)
 
 
-def load_student(spec: str):
-    """A Hugging Face folder, or a GGUF that transformers dequantises (`gguf_file=`)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+def _source(spec: str) -> dict:
     path = Path(spec)
-    kwargs = {"pretrained_model_name_or_path": str(path)}
     if path.suffix == ".gguf":
         if not path.exists():
             raise LocalthinkError(f"{spec}: no such file")
-        kwargs = {"pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name}
-    elif not (path / "config.json").exists():
+        return {"pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name}
+    if not (path / "config.json").exists():
         raise LocalthinkError(f"{spec}: not a Hugging Face model folder or a .gguf file")
-    tok = AutoTokenizer.from_pretrained(**kwargs)
-    model = AutoModelForCausalLM.from_pretrained(**kwargs, dtype="float32")
+    return {"pretrained_model_name_or_path": str(path)}
+
+
+def load_tokenizer(spec: str):
+    """The student's tokenizer alone: quick, so the data is checked before the weights load."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(**_source(spec))
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_student(spec: str, tok=None):
+    """A Hugging Face folder, or a GGUF that transformers dequantises (`gguf_file=`)."""
+    from transformers import AutoModelForCausalLM
+
+    tok = tok or load_tokenizer(spec)
+    model = AutoModelForCausalLM.from_pretrained(**_source(spec), dtype="float32")
     if getattr(model, "hf_quantizer", None) is not None:  # GGUF-loaded: now plain float weights
         model.hf_quantizer = None
         model.config.quantization_config = None
         model.is_quantized = False
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token
     return model, tok
 
 
@@ -150,12 +161,13 @@ def train(
     from accelerate import Accelerator
 
     accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
-    model, tok = load_student(student)
+    tok = load_tokenizer(student)
+    examples, dropped = read_sft(sft, tok, cfg.max_len)  # a bad file fails before the load
+    model, tok = load_student(student, tok)
     if cfg.lora:
         model = with_lora(model, cfg)
     check_room(out, model, resume)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    examples, dropped = read_sft(sft, tok, cfg.max_len)
     rng = random.Random(cfg.seed)
     torch.manual_seed(cfg.seed)
     # Under `accelerate launch`, every process takes its own batch of each step (the batch

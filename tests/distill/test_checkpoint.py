@@ -27,10 +27,10 @@ def test_a_save_replaces_the_checkpoint_and_leaves_nothing_beside_it(tmp_path):
 def test_a_failed_save_keeps_the_last_checkpoint(tmp_path):
     ckpt = tmp_path / "checkpoint"
     save(ckpt, 1)
-    with pytest.raises(LocalthinkError, match=r"cannot save a checkpoint .*No space left"):
-        with staged(ckpt) as tmp:
-            save(tmp, 2)
-            raise OSError(28, "No space left on device")
+    no_space = pytest.raises(LocalthinkError, match=r"cannot save a checkpoint .*No space left")
+    with no_space, staged(ckpt) as tmp:
+        save(tmp, 2)
+        raise OSError(28, "No space left on device")
     assert (ckpt / "state.json").read_text() == '{"step": 1}'
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint"]
 

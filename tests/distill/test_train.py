@@ -202,3 +202,16 @@ def test_processes_under_accelerate_take_their_own_batches_and_resume(smollm2_pa
     assert line.startswith("trained 2 steps on 2 processes")
     assert json.loads((ckpt / "state.json").read_text())["step"] == 2
     assert (out / "model.safetensors").exists()
+
+
+def test_a_bad_sft_file_fails_before_the_weights_load(smollm2_path, tmp_path):
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text(sft_lines(1) + '{"prompt": "not chat messages"}\n')
+    r = localthink(
+        "distill", "train", str(sft), "--student", str(smollm2_path), "-o", str(tmp_path / "s")
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == (
+        f'localthink: error: {sft}:2: not an SFT record ({{"messages": …}})'
+    )
+    assert "Loading weights" not in r.stderr  # the tokenizer alone was read
