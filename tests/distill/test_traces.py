@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -79,29 +78,11 @@ def test_teacher_that_keeps_failing_stops_the_run_keeping_samples(standin, tmp_p
 def test_dead_teacher_is_one_line_exit_2(tmp_path, isolated_home):
     path = tmp_path / "tasks.jsonl"
     write_tasks(generate_tasks("arithmetic", 2, 1), path)
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "localthink",
-            "distill",
-            "traces",
-            str(path),
-            "-o",
-            str(tmp_path / "tr.jsonl"),
-            "--teacher",
-            "openai:http://127.0.0.1:9/v1",
-            "--model",
-            "m",
-            "--split",
-            "all",
-            "--retries",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
+    r = localthink(
+        *("distill", "traces", str(path), "-o", str(tmp_path / "tr.jsonl"), "--split", "all"),
+        *("--teacher", "openai:http://127.0.0.1:9/v1", "--model", "m", "--retries", "1"),
+        home=isolated_home,
         timeout=120,
-        env={**os.environ, "LOCALTHINK_HOME": str(isolated_home)},
     )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("localthink: error: openai:")
