@@ -21,12 +21,17 @@ def notices(app) -> list[tuple[str, str]]:
 
 async def test_replies_stream_on_and_questions_stay_typed_when_the_store_fails(tmp_path):
     store = Store(tmp_path / "c.db")
-    app = ChatApp(opener=scripted_opener(ScriptedEngine(THINK + ANSWER)), store=store)
+    engine = ScriptedEngine(THINK + ANSWER, pause_at=3)
+    app = ChatApp(opener=scripted_opener(engine), store=store)
     async with app.run_test(size=(110, 30)) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
         await app.ask("What is 17 × 23?")
-        # from here on SQLite refuses every write, as it does on a full disk
+        # mid-reply, SQLite starts refusing every write, as it does on a full disk
+        # (the engine waits for that: unpaused, the reply could end before the switch)
+        await wait_until(pilot, engine.paused.is_set)
+        assert engine.paused.is_set()
         store._conn.execute("PRAGMA query_only = ON")
+        engine.resume.set()
         await wait_until(pilot, lambda: app.streaming is None)
         view = app.query_one(ReplyView)
         assert view.done is not None  # the reply came in full, on screen
