@@ -4,6 +4,8 @@ from __future__ import annotations
 
 # Qwen2.5 family shapes, from their published config.json files
 QWEN2 = {
+    "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                 num_attention_heads=4),  # smoke tests of the benchmarks on CPU
     "0.5b": dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
                  num_attention_heads=14),
     "1.5b": dict(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from localthink.cli.options import positive
 from localthink.errors import LocalthinkError
 
 
@@ -57,11 +58,17 @@ def add_parser(sub) -> None:
     tr.add_argument("--epochs", type=float, default=2.0)
     tr.add_argument("--lr", type=float, help="default 1e-5, or 2e-4 with --lora")
     tr.add_argument("--lora", action="store_true", help="train LoRA adapters, merged on save")
-    tr.add_argument("--lora-rank", type=int, default=16)
-    tr.add_argument("--batch-size", type=int, default=4)
-    tr.add_argument("--max-len", type=int, default=4096)
+    tr.add_argument("--lora-rank", type=positive, default=16)
+    tr.add_argument("--batch-size", type=positive, default=4, help="per GPU and micro-batch")
+    tr.add_argument(
+        "--grad-accum", type=positive, default=1, help="micro-batches per optimizer step"
+    )
+    tr.add_argument(
+        "--compile", action="store_true", help="torch.compile the student (fastest on CUDA)"
+    )
+    tr.add_argument("--max-len", type=positive, default=4096)
     tr.add_argument("--max-steps", type=int)
-    tr.add_argument("--save-every", type=int, default=50)
+    tr.add_argument("--save-every", type=positive, default=50)
     tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     tr.set_defaults(run=run_train)
 
@@ -195,6 +202,8 @@ def run_train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         lr=args.lr or (2e-4 if args.lora else 1e-5),
         batch_size=args.batch_size,
+        grad_accum=args.grad_accum,
+        compile=args.compile,
         max_len=args.max_len,
         save_every=args.save_every,
         max_steps=args.max_steps,

@@ -7,6 +7,17 @@ import argparse
 from localthink.engine.protocol import LoadOptions, SamplingParams
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (argparse turns the error into usage)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-m",

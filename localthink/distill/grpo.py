@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from localthink.distill.checkpoint import check_room, recover, staged
+from localthink.distill.gpu import adamw
 from localthink.distill.grpo_objective import (
     LOSSES,
     completion_mask,
@@ -195,7 +196,7 @@ def grpo(
     if cfg.beta > 0:
         ref, _ = load_student(student)
         ref.to(device).eval().requires_grad_(False)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    optimizer = adamw(model.parameters(), cfg.lr)
     if step:
         optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location=device))
     history = read_log(log_path, step) if step else []

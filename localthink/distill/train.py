@@ -13,10 +13,12 @@ import math
 import random
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from localthink.distill.checkpoint import check_room, recover, save_error, staged
+from localthink.distill.gpu import adamw, expandable_memory, use_liger
 from localthink.errors import LocalthinkError
 
 THINK_TEMPLATE_SUFFIX = "{% if add_generation_prompt %}<think>\n{% endif %}"
@@ -26,7 +28,8 @@ THINK_TEMPLATE_SUFFIX = "{% if add_generation_prompt %}<think>\n{% endif %}"
 class TrainConfig:
     epochs: float = 2.0
     lr: float = 1e-5
-    batch_size: int = 4
+    batch_size: int = 4  # per process and micro-batch
+    grad_accum: int = 1  # micro-batches summed into each optimizer step
     max_len: int = 4096
     warmup: int = 10
     save_every: int = 50
@@ -35,6 +38,7 @@ class TrainConfig:
     lora: bool = False  # train low-rank adapters only; merged into the weights before saving
     lora_rank: int = 16
     lora_alpha: int = 32
+    compile: bool = False  # torch.compile the student (accelerate's dynamo backend, inductor)
 
 
 @dataclass
@@ -160,10 +164,19 @@ def train(
     import torch
     from accelerate import Accelerator
 
-    accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
+    expandable_memory()
+    # an `accelerate config` that asks for torch.compile is honoured too (its environment)
+    compile_with = {"dynamo_backend": "inductor"} if cfg.compile else {}
+    accelerator = Accelerator(
+        mixed_precision="bf16" if torch.cuda.is_available() else "no", **compile_with
+    )
     tok = load_tokenizer(student)
     examples, dropped = read_sft(sft, tok, cfg.max_len)  # a bad file fails before the load
     model, tok = load_student(student, tok)
+    # Liger's kernels before LoRA wraps the model (the patch knows the plain model types);
+    # not under torch.compile, which cannot trace them
+    compiled = accelerator.state.dynamo_plugin.backend.value != "NO"
+    liger = not compiled and use_liger(model)
     if cfg.lora:
         model = with_lora(model, cfg)
     check_room(out, model, resume)
@@ -171,11 +184,12 @@ def train(
     rng = random.Random(cfg.seed)
     torch.manual_seed(cfg.seed)
     # Under `accelerate launch`, every process takes its own batch of each step (the batch
-    # size is per process), so N GPUs go through an epoch in 1/N of the steps.
-    shards, rank = accelerator.num_processes, accelerator.process_index
-    per_epoch = math.ceil(len(examples) / (cfg.batch_size * shards))
+    # size is per process), so N GPUs go through an epoch in 1/N of the steps; with
+    # --grad-accum K, a step takes K batches on every process.
+    shards, rank, accum = accelerator.num_processes, accelerator.process_index, cfg.grad_accum
+    per_epoch = math.ceil(len(examples) / (cfg.batch_size * shards * accum))
     total = cfg.max_steps or max(1, int(per_epoch * cfg.epochs))
-    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
+    optimizer = adamw(trainable, cfg.lr)
     model, optimizer = accelerator.prepare(model, optimizer)
     ckpt = out / "checkpoint"
     step = 0
@@ -201,25 +215,30 @@ def train(
     epoch_batches = math.ceil(len(examples) / cfg.batch_size)
     plan = [  # the same on every process: same seed
         b
-        for _ in range(math.ceil(total * shards / epoch_batches) + 1)
+        for _ in range(math.ceil(total * shards * accum / epoch_batches) + 1)
         for b in batches(examples, cfg.batch_size, rng)
     ]
     while step < total:
-        ids, labels, mask = (
-            t.to(accelerator.device) for t in collate(plan[step * shards + rank], tok.pad_token_id)
-        )
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        accelerator.backward(loss)
+        losses, tokens = [], 0
+        for micro in range(accum):
+            batch = plan[(step * accum + micro) * shards + rank]
+            ids, labels, mask = (t.to(accelerator.device) for t in collate(batch, tok.pad_token_id))
+            # gradients are exchanged between processes on the step's last micro-batch only
+            with accelerator.no_sync(model) if micro < accum - 1 else nullcontext():
+                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss / accum
+                accelerator.backward(loss)
+            losses.append(loss.detach())
+            tokens += mask.sum()
         accelerator.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
         step += 1
-        seen_tokens += int(accelerator.reduce(mask.sum(), "sum"))  # all processes' tokens
+        seen_tokens += int(accelerator.reduce(tokens, "sum"))  # all processes' tokens
         record = {
             "step": step,
             "total": total,
-            "loss": float(accelerator.reduce(loss.detach(), "mean")),
+            "loss": float(accelerator.reduce(sum(losses), "mean")),
             "lr": schedule.get_last_lr()[0],
             "tokens_per_s": seen_tokens / (time.perf_counter() - started),
         }
@@ -248,6 +267,7 @@ def train(
         "trainable_params": sum(p.numel() for p in trainable),
         "history": history,
         "processes": shards,
+        "kernels": "liger" if liger else "transformers",
     }
 
 

@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import asdict
 
 import pytest
 
@@ -215,3 +216,69 @@ def test_a_bad_sft_file_fails_before_the_weights_load(smollm2_path, tmp_path):
         f'localthink: error: {sft}:2: not an SFT record ({{"messages": …}})'
     )
     assert "Loading weights" not in r.stderr  # the tokenizer alone was read
+
+
+def weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "model.safetensors"))
+
+
+def test_accumulated_micro_batches_step_like_one_batch(smollm2_path, tmp_path):
+    """Two micro-batches of one example make the same step as one batch of two."""
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text(sft_lines(2))
+    _, tok = load_student(str(smollm2_path))
+    a, b = (
+        encode(tok, json.loads(line)["messages"], 4096) for line in sft_lines(2).split("\n")[:2]
+    )
+    # same length and labelled count: the batch's token mean is the micro-batches' mean
+    assert len(a.input_ids) == len(b.input_ids)
+    assert sum(x != -100 for x in a.labels) == sum(x != -100 for x in b.labels)
+    base = TrainConfig(lr=1e-4, warmup=1, max_steps=1)
+    one = train(
+        sft, str(smollm2_path), tmp_path / "one", TrainConfig(**{**asdict(base), "batch_size": 2})
+    )
+    acc = train(
+        sft,
+        str(smollm2_path),
+        tmp_path / "acc",
+        TrainConfig(**{**asdict(base), "batch_size": 1, "grad_accum": 2}),
+    )
+    assert one["steps"] == acc["steps"] == 1
+    assert acc["history"][0]["loss"] == pytest.approx(one["history"][0]["loss"], rel=1e-4)
+    w1, w2 = weights(tmp_path / "one"), weights(tmp_path / "acc")
+    name = "model.layers.0.mlp.down_proj.weight"
+    start = load_student(str(smollm2_path))[0].state_dict()[name]
+    moved = (w1[name] - start).abs()
+    assert moved.max() > 5e-5  # the step changed the weights: the comparison means something
+    # AdamW's first step is about ±lr per weight; only weights whose gradient is ~0 may differ
+    for key in w1:
+        differ = ((w1[key] - w2[key]).abs() > 5e-5).float().mean()
+        assert differ < 1e-3, key
+
+
+def test_compiled_training_matches_eager_and_saves_plain_weights(smollm2_path, tmp_path):
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text(sft_lines())
+    cfg = TrainConfig(lr=1e-4, batch_size=2, warmup=1, max_steps=2)
+    eager = train(sft, str(smollm2_path), tmp_path / "eager", cfg)
+    compiled = train(
+        sft,
+        str(smollm2_path),
+        tmp_path / "compiled",
+        TrainConfig(**{**asdict(cfg), "compile": True}),
+    )
+    for e, c in zip(eager["history"], compiled["history"], strict=True):
+        assert c["loss"] == pytest.approx(e["loss"], rel=1e-3)
+    w1, w2 = weights(tmp_path / "eager"), weights(tmp_path / "compiled")
+    assert w1.keys() == w2.keys()  # no torch.compile wrapper names in the saved student
+    for key in w1:  # as above: AdamW moves each weight by about ±lr a step
+        assert ((w1[key] - w2[key]).abs() > 5e-5).float().mean() < 1e-3, key
+
+
+@pytest.mark.parametrize("flag", ["--batch-size", "--grad-accum", "--max-len", "--save-every"])
+def test_counts_below_one_are_usage_errors(tmp_path, flag):
+    r = localthink("distill", "train", "x.jsonl", "--student", "s", "-o", "o", flag, "0")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"argument {flag}: '0' is not a whole number of at least 1" in r.stderr
