@@ -12,6 +12,8 @@ a batch is `--batch` × `--seq` real tokens with no padding.
 MFU = 6 × parameters × tokens/s ÷ peak dense bf16 FLOP/s (989 TFLOP/s for an H100 SXM).
 Writes benchmarks/results/train_mfu_<kernels>_<eager|compile>_b<batch>x<accum>_s<seq>.json
 (under $OUT when it is set). On a machine without CUDA it runs (slowly) as a smoke test.
+Under `accelerate launch --num_processes N` it measures N GPUs (tokens/s of all of them,
+MFU against N × peak); run it once alone first, so the student is built by one process.
 """
 
 from __future__ import annotations
@@ -76,11 +78,13 @@ def write_sft(path: Path, student: Path, rows: int, seq: int) -> None:
         ]
 
     frame = len(encode(tok, messages(0, 0), seq).input_ids)  # template tokens around the text
-    with path.open("w") as f:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}")  # every process writes the same file
+    with tmp.open("w") as f:
         for _ in range(rows):
             m = messages(seq // 4, seq - seq // 4 - frame)
             assert len(encode(tok, m, seq).input_ids) == seq
             f.write(json.dumps({"messages": m}) + "\n")
+    tmp.replace(path)
 
 
 def main() -> None:
@@ -146,7 +150,10 @@ def main() -> None:
 
     with torch.device("meta"):
         params = sum(p.numel() for p in Qwen2ForCausalLM(Qwen2Config(**config)).parameters())
-    tokens_per_s = args.batch * args.grad_accum * args.seq / (sum(steps) / len(steps))
+    processes = int(os.environ.get("WORLD_SIZE", "1"))  # under `accelerate launch`
+    if os.environ.get("RANK", "0") != "0":
+        return
+    tokens_per_s = processes * args.batch * args.grad_accum * args.seq / (sum(steps) / len(steps))
     cuda = torch.cuda.is_available()
     name = torch.cuda.get_device_name() if cuda else "cpu"
     peak = next((v for k, v in PEAK.items() if k in name), 989e12)
@@ -164,7 +171,8 @@ def main() -> None:
         "kernels": kernel_name,
         "compile": args.compile,
         "tokens_per_s": tokens_per_s,
-        "mfu": 6 * params * tokens_per_s / peak,
+        "processes": processes,
+        "mfu": 6 * params * tokens_per_s / (peak * processes),
         "peak_flops": peak,
         "max_memory_gb": torch.cuda.max_memory_allocated() / 1e9 if cuda else None,
         "torch": torch.__version__,
@@ -174,7 +182,8 @@ def main() -> None:
     out = Path(os.environ["OUT"]) if os.environ.get("OUT") else Path(__file__).parent / "results"
     out.mkdir(parents=True, exist_ok=True)
     mode = "compile" if args.compile else "eager"
-    name = f"train_mfu_{kernel_name}_{mode}_b{args.batch}x{args.grad_accum}_s{args.seq}.json"
+    gpus = f"_{processes}gpu" if processes > 1 else ""
+    name = f"train_mfu_{kernel_name}_{mode}_b{args.batch}x{args.grad_accum}_s{args.seq}{gpus}.json"
     (out / name).write_text(json.dumps(result, indent=2) + "\n")
 
 

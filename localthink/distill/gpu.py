@@ -12,7 +12,20 @@ cannot trace them, and it fuses the same operations itself.
 
 from __future__ import annotations
 
+import logging
 import os
+
+
+class _OtherBackendsNote(logging.Filter):
+    """Liger warns, once per kernel and process, that its optional non-Triton backends (CuTe
+    DSL, Ascend NPUs) did not import: expected on a CUDA install, and the Triton kernels
+    run. Eight such lines on two GPUs read like a failure, so they are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "could not be imported" not in record.getMessage()
+
+
+logging.getLogger("liger_kernel.backends.registry").addFilter(_OtherBackendsNote())
 
 
 def expandable_memory() -> None:
