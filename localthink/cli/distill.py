@@ -218,6 +218,12 @@ def run_train(args: argparse.Namespace) -> int:
         TextColumn("loss {task.fields[loss]} · lr {task.fields[lr]} · {task.fields[tps]} tok/s"),
     )
     main = os.environ.get("RANK", "0") == "0"  # under `accelerate launch`, one reports
+    if args.compile and main:
+        print(
+            "localthink: torch.compile compiles the student on the first step (a minute or "
+            "two) and again for the first batch of another length",
+            file=sys.stderr,
+        )
     with Progress(*columns, disable=not (main and sys.stderr.isatty())) as bar:
         task = bar.add_task("train", total=None, loss="-", lr="-", tps="-")
 
