@@ -103,8 +103,10 @@ def main() -> None:
     import torch
 
     from localthink.distill import train as train_module
+    from localthink.distill.gpu import expandable_memory
     from localthink.distill.train import TrainConfig
 
+    expandable_memory()  # as train() does, before building the student takes GPU memory
     work = Path(args.work)
     student = work / f"student-{args.size}"
     if not (student / "config.json").exists():

@@ -67,7 +67,7 @@ def add_parser(sub) -> None:
         "--compile", action="store_true", help="torch.compile the student (fastest on CUDA)"
     )
     tr.add_argument("--max-len", type=positive, default=4096)
-    tr.add_argument("--max-steps", type=int)
+    tr.add_argument("--max-steps", type=positive)
     tr.add_argument("--save-every", type=positive, default=50)
     tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     tr.set_defaults(run=run_train)

@@ -31,8 +31,9 @@ logging.getLogger("liger_kernel.backends.registry").addFilter(_OtherBackendsNote
 def expandable_memory() -> None:
     """Let PyTorch's CUDA allocator grow blocks instead of keeping fixed ones: near a full
     GPU, gigabytes reserved but split into unusable pieces otherwise fail an allocation.
-    Read when CUDA first allocates; a setting of the user's own is kept."""
-    os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
+    Read when CUDA first allocates; a setting of the user's own (either name) is kept."""
+    if not {"PYTORCH_ALLOC_CONF", "PYTORCH_CUDA_ALLOC_CONF"} & os.environ.keys():
+        os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"  # torch ≥ 2.4 reads it
 
 
 def on_cuda() -> bool:

@@ -13,7 +13,6 @@ import math
 import random
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -168,15 +167,21 @@ def train(
     # an `accelerate config` that asks for torch.compile is honoured too (its environment)
     compile_with = {"dynamo_backend": "inductor"} if cfg.compile else {}
     accelerator = Accelerator(
-        mixed_precision="bf16" if torch.cuda.is_available() else "no", **compile_with
+        mixed_precision="bf16" if torch.cuda.is_available() else "no",
+        gradient_accumulation_steps=cfg.grad_accum,
+        **compile_with,
     )
     tok = load_tokenizer(student)
     examples, dropped = read_sft(sft, tok, cfg.max_len)  # a bad file fails before the load
     model, tok = load_student(student, tok)
     # Liger's kernels before LoRA wraps the model (the patch knows the plain model types);
-    # not under torch.compile, which cannot trace them
+    # not under torch.compile, which cannot trace them, nor under DeepSpeed ZeRO-3, which
+    # gathers the output head's weight only for its module's own call (the fused loss reads it)
     compiled = accelerator.state.dynamo_plugin.backend.value != "NO"
-    liger = not compiled and use_liger(model)
+    zero3 = accelerator.distributed_type == "DEEPSPEED" and (
+        accelerator.state.deepspeed_plugin.zero_stage == 3
+    )
+    liger = not (compiled or zero3) and use_liger(model)
     if cfg.lora:
         model = with_lora(model, cfg)
     check_room(out, model, resume)
@@ -197,8 +202,10 @@ def train(
         recover(ckpt)
     accelerator.wait_for_everyone()
     if resume and (ckpt / "state.json").exists():
+        state = json.loads((ckpt / "state.json").read_text())
+        check_same_setup(ckpt, state.get("config", {}), cfg)
         accelerator.load_state(str(ckpt))
-        step = json.loads((ckpt / "state.json").read_text())["step"]
+        step = state["step"]
     start = step  # a resumed schedule starts where it stopped (warm-up, then cosine)
     for group in optimizer.param_groups:
         group["initial_lr"] = cfg.lr  # the base the schedule scales, not the restored lr
@@ -223,9 +230,11 @@ def train(
         for micro in range(accum):
             batch = plan[(step * accum + micro) * shards + rank]
             ids, labels, mask = (t.to(accelerator.device) for t in collate(batch, tok.pad_token_id))
-            # gradients are exchanged between processes on the step's last micro-batch only
-            with accelerator.no_sync(model) if micro < accum - 1 else nullcontext():
-                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss / accum
+            # accelerate exchanges gradients between processes on a step's last micro-batch
+            # only, and divides each loss by `accum` (DeepSpeed counts for itself); each
+            # micro-batch's mean loss weighs the same, as each process's does
+            with accelerator.accumulate(model):
+                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
                 accelerator.backward(loss)
             losses.append(loss.detach())
             tokens += mask.sum()
@@ -238,7 +247,7 @@ def train(
         record = {
             "step": step,
             "total": total,
-            "loss": float(accelerator.reduce(sum(losses), "mean")),
+            "loss": float(accelerator.reduce(sum(losses) / accum, "mean")),
             "lr": schedule.get_last_lr()[0],
             "tokens_per_s": seen_tokens / (time.perf_counter() - started),
         }
@@ -269,6 +278,24 @@ def train(
         "processes": shards,
         "kernels": "liger" if liger else "transformers",
     }
+
+
+# settings a checkpoint cannot be resumed under another value of: they change the names or
+# shapes of what it holds (compiled models' weights are saved under the compiler's wrapper)
+SAME_ON_RESUME = {"lora": "--lora", "lora_rank": "--lora-rank", "compile": "--compile"}
+
+
+def check_same_setup(ckpt: Path, saved: dict, cfg: TrainConfig) -> None:
+    def setting(flag: str, value) -> str:
+        return {True: f"with {flag}", False: f"without {flag}"}.get(value, f"with {flag} {value}")
+
+    for key, flag in SAME_ON_RESUME.items():
+        before, now = saved.get(key, getattr(TrainConfig(), key)), getattr(cfg, key)
+        if before != now:
+            raise LocalthinkError(
+                f"{ckpt}: saved {setting(flag, before)}, resumed {setting(flag, now)}; resume "
+                "with the same setting, or train into a new folder"
+            )
 
 
 def save_student(model, tok, out: Path, ckpt: Path) -> None:

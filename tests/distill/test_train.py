@@ -18,6 +18,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from localthink.distill.train import TrainConfig, encode, load_student, train  # noqa: E402
+from localthink.errors import LocalthinkError  # noqa: E402
 
 SUFFIX = "\\nPlease reason step by step, and put your final answer within \\\\boxed{}."
 
@@ -69,6 +70,9 @@ def test_loss_goes_down_resume_continues_and_student_thinks(smollm2_path, tmp_pa
         sft, str(smollm2_path), out, TrainConfig(**{**cfg.__dict__, "max_steps": 4}), resume=True
     )
     assert [h["step"] for h in resumed["history"]] == [3, 4]  # continued from the saved step
+    # a checkpoint's weights are named after how it was trained: compiled, they are not
+    with pytest.raises(LocalthinkError, match="saved without --compile, resumed with --compile"):
+        train(sft, str(smollm2_path), out, TrainConfig(**{**asdict(cfg), "compile": True}), True)
     # the learning rate picks up the schedule at step 3 of 4, not from its start
     cosine_at_3_of_4 = 0.5 * (1 + math.cos(math.pi * 3 / 4))
     assert resumed["history"][0]["lr"] == pytest.approx(1e-4 * cosine_at_3_of_4)
@@ -185,7 +189,8 @@ def test_processes_under_accelerate_take_their_own_batches_and_resume(smollm2_pa
     out = tmp_path / "student"
     launch = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
     args = ["-m", "localthink", "distill", "train", str(sft), "--student", str(smollm2_path)]
-    args += ["-o", str(out), "--batch-size", "2", "--epochs", "2", "--save-every", "1"]
+    args += ["-o", str(out), "--batch-size", "1", "--grad-accum", "2", "--epochs", "2"]
+    args += ["--save-every", "1"]
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
 
     def run(*more):
@@ -195,7 +200,7 @@ def test_processes_under_accelerate_take_their_own_batches_and_resume(smollm2_pa
         assert r.returncode == 0, r.stderr[-2000:]
         return r.stdout.splitlines()
 
-    # 2 processes × 2 examples a step: an epoch of 4 examples is one step, not two
+    # 2 processes × 2 micro-batches of 1 example a step: an epoch of 4 examples is one step
     [line] = run("--max-steps", "1")  # one process reports
     assert line.startswith("trained 1 steps on 2 processes (134.5M trainable parameters)")
     ckpt = out / "checkpoint"
@@ -281,7 +286,9 @@ def test_compiled_training_matches_eager_and_saves_plain_weights(smollm2_path, t
         assert ((w1[key] - w2[key]).abs() > 5e-5).float().mean() < 1e-3, key
 
 
-@pytest.mark.parametrize("flag", ["--batch-size", "--grad-accum", "--max-len", "--save-every"])
+@pytest.mark.parametrize(
+    "flag", ["--batch-size", "--grad-accum", "--max-len", "--save-every", "--max-steps"]
+)
 def test_counts_below_one_are_usage_errors(tmp_path, flag):
     r = localthink("distill", "train", "x.jsonl", "--student", "s", "-o", "o", flag, "0")
     assert r.returncode == 2 and "Traceback" not in r.stderr
