@@ -137,6 +137,12 @@ def batches(examples: list[Example], size: int, rng: random.Random) -> list[list
     return groups
 
 
+def labelled(batch: list[Example]) -> int:
+    """Tokens the loss counts in a batch: labelled ones after each example's first (a token
+    is predicted from the ones before it)."""
+    return sum(sum(x != -100 for x in e.labels[1:]) for e in batch)
+
+
 def collate(batch: list[Example], pad_id: int):
     import torch
 
@@ -227,14 +233,26 @@ def train(
     ]
     while step < total:
         losses, tokens = [], 0
+        # The step's loss is the mean over every labelled token it sees, on all processes and
+        # micro-batches (as transformers' Trainer does), not a mean of per-batch means that
+        # would weigh a short example's tokens more. The plan is the same everywhere, so each
+        # process counts them all without asking the others. Each micro-batch's summed loss
+        # is divided by count / (accum × processes): accelerate divides by `accum` again
+        # (DeepSpeed by itself) and the processes' gradients are averaged.
+        counted = sum(
+            labelled(plan[(step * accum + micro) * shards + r])
+            for micro in range(accum)
+            for r in range(shards)
+        )
+        per = torch.tensor(max(1, counted) / (accum * shards), device=accelerator.device)
         for micro in range(accum):
             batch = plan[(step * accum + micro) * shards + rank]
             ids, labels, mask = (t.to(accelerator.device) for t in collate(batch, tok.pad_token_id))
-            # accelerate exchanges gradients between processes on a step's last micro-batch
-            # only, and divides each loss by `accum` (DeepSpeed counts for itself); each
-            # micro-batch's mean loss weighs the same, as each process's does
+            # gradients are exchanged between processes on a step's last micro-batch only
             with accelerator.accumulate(model):
-                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                loss = model(
+                    input_ids=ids, attention_mask=mask, labels=labels, num_items_in_batch=per
+                ).loss
                 accelerator.backward(loss)
             losses.append(loss.detach())
             tokens += mask.sum()
@@ -247,6 +265,7 @@ def train(
         record = {
             "step": step,
             "total": total,
+            # the token mean over the whole step (see `per` above)
             "loss": float(accelerator.reduce(sum(losses) / accum, "mean")),
             "lr": schedule.get_last_lr()[0],
             "tokens_per_s": seen_tokens / (time.perf_counter() - started),

@@ -185,7 +185,10 @@ def test_a_run_the_disk_cannot_hold_is_refused_before_it_trains(smollm2_path, tm
 def test_processes_under_accelerate_take_their_own_batches_and_resume(smollm2_path, tmp_path):
     """Two CPU processes through torchrun: what `accelerate launch` runs on several GPUs."""
     sft = tmp_path / "sft.jsonl"
-    sft.write_text(sft_lines())  # 4 examples
+    # 4 examples, one much longer: each token of the step weighs the same on every process
+    sft.write_text(
+        sft_lines().replace("4 plus 4 is 8.", "4 plus 4: four on from 4 is 5, 6, 7, 8. " * 3)
+    )
     out = tmp_path / "student"
     launch = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
     args = ["-m", "localthink", "distill", "train", str(sft), "--student", str(smollm2_path)]
@@ -203,6 +206,11 @@ def test_processes_under_accelerate_take_their_own_batches_and_resume(smollm2_pa
     # 2 processes × 2 micro-batches of 1 example a step: an epoch of 4 examples is one step
     [line] = run("--max-steps", "1")  # one process reports
     assert line.startswith("trained 1 steps on 2 processes (134.5M trainable parameters)")
+    # the step's loss is that of all 4 examples in one batch in one process
+    alone = train(
+        sft, str(smollm2_path), tmp_path / "alone", TrainConfig(batch_size=4, max_steps=1)
+    )
+    assert re.search(r"final loss (\S+) ", line)[1] == f"{alone['history'][0]['loss']:.3f}"
     ckpt = out / "checkpoint"
     assert {"random_states_0.pkl", "random_states_1.pkl"} <= {p.name for p in ckpt.iterdir()}
     [line] = run("--resume")  # 2 epochs = 2 steps: one more
@@ -231,16 +239,20 @@ def weights(folder):
 
 
 def test_accumulated_micro_batches_step_like_one_batch(smollm2_path, tmp_path):
-    """Two micro-batches of one example make the same step as one batch of two."""
+    """Two micro-batches of one example make the same step as one batch of two, also when
+    the examples differ in length: every labelled token of the step weighs the same."""
     sft = tmp_path / "sft.jsonl"
-    sft.write_text(sft_lines(2))
-    _, tok = load_student(str(smollm2_path))
-    a, b = (
-        encode(tok, json.loads(line)["messages"], 4096) for line in sft_lines(2).split("\n")[:2]
+    short, long = (
+        sft_lines(1),
+        sft_lines(1).replace(
+            "2 plus 3 is 5.", "2 plus 3: count three on from 2, that is 3, 4, 5. So 2 plus 3 is 5."
+        ),
     )
-    # same length and labelled count: the batch's token mean is the micro-batches' mean
-    assert len(a.input_ids) == len(b.input_ids)
-    assert sum(x != -100 for x in a.labels) == sum(x != -100 for x in b.labels)
+    sft.write_text(short + long)
+    _, tok = load_student(str(smollm2_path))
+    a, b = (encode(tok, json.loads(line)["messages"], 4096) for line in (short, long))
+    # a mean of the two micro-batches' means would weigh the short one's tokens more
+    assert sum(x != -100 for x in b.labels) > sum(x != -100 for x in a.labels) + 10
     base = TrainConfig(lr=1e-4, warmup=1, max_steps=1)
     one = train(
         sft, str(smollm2_path), tmp_path / "one", TrainConfig(**{**asdict(base), "batch_size": 2})
