@@ -88,14 +88,16 @@ def open_model(spec: str | None, load_options=None, *, subprocess: bool = False)
     `subprocess=True` runs the engine in a child process (the chat app does, so that
     rendering never competes with generation for the GIL).
     """
-    from localthink.engine.llama import LlamaEngine, LoadOptions
+    from localthink.engine.protocol import LoadOptions
     from localthink.models.fit import fit_warning
 
     resolved = resolve_model(spec)
     warning = fit_warning(resolved.model.size_bytes)
     entry = resolved.model.entry
-    if subprocess:
+    if subprocess:  # this process never loads llama.cpp: the child does
         from localthink.engine.subprocess_engine import SubprocessEngine as LlamaEngine
+    else:
+        from localthink.engine.llama import LlamaEngine
     engine = LlamaEngine(
         resolved.model.path,
         load_options or LoadOptions(),

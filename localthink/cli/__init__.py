@@ -8,6 +8,9 @@ import sys
 from localthink import __version__
 from localthink.errors import LocalthinkError
 
+# Commands that load a GGUF in this process (the chat app's window does not: its child does).
+LOADS_MODELS = ("ask", "compare", "distill")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -30,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["chat", *argv]
     args = parser.parse_args(argv)
+    if args.command in LOADS_MODELS:  # llama.cpp before numpy: localthink/engine/llama.py says why
+        import localthink.engine.llama  # noqa: F401
     try:
         return int(args.run(args) or 0)
     except LocalthinkError as exc:

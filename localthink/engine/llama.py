@@ -8,6 +8,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+# llama.cpp's libraries must load before numpy's (budget, gguf): with a CUDA build of
+# llama-cpp-python, numpy's bundled OpenBLAS and gfortran loaded first made every model load
+# crash (SIGSEGV, even with no layer offloaded; seen on an H100 with numpy 2.5.2, and
+# llama-cpp-python#1581 reports it with pandas on Windows). Importing llama_cpp loads them.
+import llama_cpp
+
 from localthink.engine.budget import (
     BudgetPlan,
     close_text,
@@ -47,7 +53,6 @@ def default_threads() -> int:
 
 def gpu_backend() -> str:
     """CUDA, Metal, Vulkan or CPU: which backend this llama.cpp build offloads to."""
-    import llama_cpp
 
     if not llama_cpp.llama_supports_gpu_offload():
         return "CPU"
@@ -88,7 +93,6 @@ class LlamaEngine:
         )
 
     def _load(self, options: LoadOptions):
-        import llama_cpp
 
         from localthink.engine.llama_log import quiet_llama_logs
 
@@ -137,7 +141,6 @@ class LlamaEngine:
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
         """Generate one reply, yielding ThinkDelta/AnswerDelta events, then Done."""
-        import llama_cpp
 
         plan = BudgetPlan(params.think_budget, params.min_think, params.no_think)
         text = self.template.render(messages, enable_thinking=not plan.skips_thinking)

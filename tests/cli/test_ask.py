@@ -158,3 +158,16 @@ def test_killed_generation_keeps_partial_reply_and_exits_2(isolated_home):
     reply = json.loads(out)
     assert reply["stats"]["stop_reason"] == "stopped"
     assert reply["stats"]["answer_tokens"] > 0
+
+
+def test_llama_cpp_loads_before_numpy(smollm2_path, isolated_home):
+    """On a CUDA build, llama.cpp's model load crashed when numpy's libraries were loaded
+    first (seen on an H100; benchmarks/results/cuda/README.md): the ask path must load
+    llama.cpp's libraries (llama_cpp.llama_cpp) before anything imports numpy."""
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    r = localthink("ask", "--model", str(smollm2_path), "--max-tokens", "1", "hi", env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    # one line per module, printed as its import completes: a module's own imports first
+    done = [line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if "|" in line]
+    assert "llama_cpp.llama_cpp" in done and "numpy" in done
+    assert done.index("llama_cpp.llama_cpp") < done.index("numpy")
