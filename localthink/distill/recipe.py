@@ -19,16 +19,44 @@ def load_recipe(path: Path) -> dict:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise LocalthinkError(f"{path}: cannot read recipe ({exc})") from None
     for section in ("tasks", "teacher", "student"):
-        if section not in recipe:
+        if not isinstance(recipe.get(section), dict):
             raise LocalthinkError(f"{path}: recipe needs a [{section}] table")
+    for section in ("teacher", "student"):
+        _spec(recipe, section, path)
+    _train_config(recipe.get("train", {}), path)  # a typo fails now, not after the traces
     return recipe
+
+
+TRAINED_MARK = ".localthink-trained"
+
+
+def _spec(recipe: dict, section: str, path: Path | None) -> str:
+    spec = recipe[section].get("spec")
+    if not isinstance(spec, str) or not spec:
+        raise LocalthinkError(f'{path or "recipe"}: [{section}] needs spec = "MODEL"')
+    return spec
+
+
+def _train_config(table: dict, path: Path):
+    """The [train] table as a TrainConfig; an unknown key is named, not a TypeError."""
+    from dataclasses import fields
+
+    from localthink.distill.train import TrainConfig  # no torch until training starts
+
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise LocalthinkError(
+            f"{path}: [train] has no {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    return TrainConfig(**table)
 
 
 def _teacher_spec(recipe: dict, work: Path) -> str:
     """The teacher, optionally given a chat template that opens <think> (a copy, in work/)."""
     t = recipe["teacher"]
     if not t.get("think_template"):
-        return t["spec"]
+        return _spec(recipe, "teacher", None)
     from converters.tokenizer import thinking_template
     from localthink.models.gguf_file import copy_gguf, read_gguf_info
     from localthink.models.resolve import resolve_model
@@ -107,16 +135,21 @@ def run_recipe(path: Path) -> Path:
     if not report.kept:
         raise LocalthinkError("no trace passed verification: nothing to train on")
 
-    from localthink.distill.train import TrainConfig, train
+    from localthink.distill.train import train
 
     student_dir = work / "student"
-    if not (student_dir / "model.safetensors").exists():
-        s = recipe["student"]
-        spec = s["spec"]
+    trained = student_dir / TRAINED_MARK  # written last: a save cut short is not "done"
+    if not trained.exists():
+        spec = _spec(recipe, "student", path)
         student = str(resolve_model(spec).model.path) if not Path(spec).exists() else spec
-        tr = recipe.get("train", {})
-        result = train(work / "sft.jsonl", student, student_dir, TrainConfig(**tr), resume=True)
-        _say("train", f"{result['steps']} steps, final loss {result['history'][-1]['loss']:.3f}")
+        cfg = _train_config(recipe.get("train", {}), path)
+        result = train(work / "sft.jsonl", student, student_dir, cfg, resume=True)
+        history = result["history"]  # empty when a resume found the last step already done
+        loss = f", final loss {history[-1]['loss']:.3f}" if history else ""
+        n = result.get("dropped_too_long")
+        dropped = f", {n} examples too long for max_len dropped" if n else ""
+        _say("train", f"{result['steps']} steps{loss}{dropped}")
+        trained.write_text("trained\n")
     else:
         _say("train", "done already")
 
@@ -135,11 +168,16 @@ def run_recipe(path: Path) -> Path:
     _say("register", f"localthink --model {name}")
 
     ev = recipe.get("eval")
-    if ev:
+    if ev and (work / "eval.json").exists():
+        _say("eval", f"done already: {work / 'eval.json'} (delete it to evaluate again)")
+    elif ev:
         from localthink.distill.evaluate import evaluate, write_results
         from localthink.store.db import open_store
 
-        test = [x for x in tasks if x.split == "test"][: ev.get("limit", 20)] or tasks[:5]
+        test = [x for x in tasks if x.split == "test"][: ev.get("limit", 20)]
+        if not test:
+            test = tasks[: ev.get("limit", 20)]
+            _say("eval", "the tasks have no test split: evaluating on training tasks")
         eval_params = SamplingParams(max_tokens=ev.get("max_tokens", 512))
         with open_store() as store:
             results = [evaluate(name, test, ev.get("samples", 1), eval_params, store)]

@@ -20,7 +20,8 @@ from localthink.distill.checkpoint import check_room, recover, save_error, stage
 from localthink.distill.gpu import adamw, expandable_memory, use_liger
 from localthink.errors import LocalthinkError
 
-THINK_TEMPLATE_SUFFIX = "{% if add_generation_prompt %}<think>\n{% endif %}"
+THINK_OPEN = "<think>"
+THINK_TEMPLATE_SUFFIX = "{% if add_generation_prompt %}" + THINK_OPEN + "\n{% endif %}"
 
 
 @dataclass
@@ -99,7 +100,12 @@ def with_lora(model, cfg: TrainConfig):
 def encode(tok, messages: list[dict], max_len: int) -> Example | None:
     """Chat-template the example; labels cover the assistant turn only. None if too long."""
     prompt = tok.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
-    full = prompt + messages[-1]["content"] + (tok.eos_token or "")
+    reply = messages[-1]["content"]
+    if prompt.rstrip().endswith(THINK_OPEN) and reply.lstrip().startswith(THINK_OPEN):
+        # The template opens the thinking itself (R1 distills, a student this command saved):
+        # keeping the reply's own tag would teach the student to open it twice.
+        reply = reply.lstrip()[len(THINK_OPEN) :].lstrip("\n")
+    full = prompt + reply + (tok.eos_token or "")
     prompt_ids = tok(prompt, add_special_tokens=False).input_ids
     ids = tok(full, add_special_tokens=False).input_ids
     if len(ids) > max_len:
@@ -179,11 +185,19 @@ def train(
     )
     tok = load_tokenizer(student)
     examples, dropped = read_sft(sft, tok, cfg.max_len)  # a bad file fails before the load
+    ckpt = out / "checkpoint"
+    if resume and (ckpt / "state.json").exists():  # a mismatch fails before the load too
+        check_same_setup(ckpt, json.loads((ckpt / "state.json").read_text()).get("config", {}), cfg)
+    compiled = accelerator.state.dynamo_plugin.backend.value != "NO"
+    if cfg.compile and not compiled:  # accelerate's state is per process, set up once
+        raise LocalthinkError(
+            "--compile: accelerate was already set up without torch.compile in this process; "
+            "train in a new process"
+        )
     model, tok = load_student(student, tok)
     # Liger's kernels before LoRA wraps the model (the patch knows the plain model types);
     # not under torch.compile, which cannot trace them, nor under DeepSpeed ZeRO-3, which
     # gathers the output head's weight only for its module's own call (the fused loss reads it)
-    compiled = accelerator.state.dynamo_plugin.backend.value != "NO"
     zero3 = accelerator.distributed_type == "DEEPSPEED" and (
         accelerator.state.deepspeed_plugin.zero_stage == 3
     )
@@ -202,16 +216,13 @@ def train(
     total = cfg.max_steps or max(1, int(per_epoch * cfg.epochs))
     optimizer = adamw(trainable, cfg.lr)
     model, optimizer = accelerator.prepare(model, optimizer)
-    ckpt = out / "checkpoint"
     step = 0
     if accelerator.is_main_process:
         recover(ckpt)
     accelerator.wait_for_everyone()
     if resume and (ckpt / "state.json").exists():
-        state = json.loads((ckpt / "state.json").read_text())
-        check_same_setup(ckpt, state.get("config", {}), cfg)
         accelerator.load_state(str(ckpt))
-        step = state["step"]
+        step = json.loads((ckpt / "state.json").read_text())["step"]
     start = step  # a resumed schedule starts where it stopped (warm-up, then cosine)
     for group in optimizer.param_groups:
         group["initial_lr"] = cfg.lr  # the base the schedule scales, not the restored lr

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from localthink.engine.protocol import Message
+from localthink.engine.template import template_for
+from localthink.models.gguf_file import read_gguf_info
 from tests.run_cli import localthink
 
 pytest.importorskip("torch")
@@ -35,8 +38,14 @@ def test_tiny_thinker_recipe_runs_resumes_and_the_student_thinks(tmp_path, isola
         "tiny-thinker",
         "smollm2-135m",
     }
+    # the chat-ready student's prompt opens its thinking once (train and convert both
+    # know the convention; neither may add a second tag)
+    info = read_gguf_info(work / "tiny-thinker-Q8_0.gguf")
+    prompt = template_for(info.chat_template, "", "").render([Message("user", "What is 2+2?")])
+    assert prompt.count("<think>") == 1 and prompt.rstrip().endswith("<think>")
     again = lt("distill", "run", str(recipe))  # everything complete: nothing redone
     assert "[traces] 0 new" in again and "[train] done already" in again
+    assert "[eval] done already" in again
     reply = json.loads(
         lt("ask", "--json", "-m", "tiny-thinker", "--max-tokens", "32", "What is 2+2?")
     )
@@ -45,3 +54,12 @@ def test_tiny_thinker_recipe_runs_resumes_and_the_student_thinks(tmp_path, isola
     assert stats == "" or "rows" in stats
     rows = json.loads((tmp_path / "s.json").read_text())["rows"]
     assert any(r["source"] == "eval" for r in rows)
+
+
+def test_a_recipe_with_an_unknown_train_key_fails_before_any_stage(tmp_path, isolated_home):
+    recipe = tmp_path / "typo.toml"
+    recipe.write_text(RECIPE.read_text().replace("[train]", "[train]\nepoch = 2"))
+    r = localthink("distill", "run", str(recipe))
+    assert r.returncode == 2
+    assert "[train] has no epoch (known:" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "tiny-thinker-work").exists()  # no stage started

@@ -73,6 +73,15 @@ def test_loss_goes_down_resume_continues_and_student_thinks(smollm2_path, tmp_pa
     # a checkpoint's weights are named after how it was trained: compiled, they are not
     with pytest.raises(LocalthinkError, match="saved without --compile, resumed with --compile"):
         train(sft, str(smollm2_path), out, TrainConfig(**{**asdict(cfg), "compile": True}), True)
+    # accelerate was set up without torch.compile in this process: --compile is refused, not
+    # silently ignored (the CLI runs each training in its own process)
+    with pytest.raises(LocalthinkError, match="already set up without torch.compile"):
+        train(
+            sft,
+            str(smollm2_path),
+            tmp_path / "new",
+            TrainConfig(**{**asdict(cfg), "compile": True}),
+        )
     # the learning rate picks up the schedule at step 3 of 4, not from its start
     cosine_at_3_of_4 = 0.5 * (1 + math.cos(math.pi * 3 / 4))
     assert resumed["history"][0]["lr"] == pytest.approx(1e-4 * cosine_at_3_of_4)
@@ -305,3 +314,19 @@ def test_counts_below_one_are_usage_errors(tmp_path, flag):
     r = localthink("distill", "train", "x.jsonl", "--student", "s", "-o", "o", flag, "0")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert f"argument {flag}: '0' is not a whole number of at least 1" in r.stderr
+
+
+def test_a_template_that_opens_thinking_is_not_taught_a_second_tag(smollm2_path):
+    """A student whose template opens <think> itself (R1 distills, a student `distill train`
+    saved) must learn to continue the open thought, not to write `<think>` again."""
+    from localthink.distill.train import THINK_TEMPLATE_SUFFIX
+
+    _, tok = load_student(str(smollm2_path))
+    tok.chat_template = tok.chat_template + THINK_TEMPLATE_SUFFIX
+    ex = encode(tok, json.loads(sft_lines(1))["messages"], 4096)
+    text = tok.decode(ex.input_ids)
+    assert text.count("<think>") == 1
+    labelled = tok.decode(
+        [t for t, lab in zip(ex.input_ids, ex.labels, strict=True) if lab != -100]
+    )
+    assert labelled.startswith("2 plus 3 is 5.\n</think>")
