@@ -31,6 +31,7 @@ class StandInHub:
     files: dict[tuple[str, str], HubFile] = field(default_factory=dict)
     bytes_per_second: float | None = None  # throttle GETs, to interrupt them mid-file
     drop_after: int | None = None  # the next GET hangs up after this many bytes
+    fail_gets: list[int] = field(default_factory=list)  # the next GETs answer these statuses
     log: list[tuple[str, str, str | None, int]] = field(
         default_factory=list
     )  # method, path, Range, bytes sent
@@ -87,6 +88,11 @@ class StandInHub:
             def do_GET(self) -> None:
                 f = self._find()
                 if f is None:
+                    return
+                if hub.fail_gets:
+                    status = hub.fail_gets.pop(0)
+                    self._error(status, "Unavailable")
+                    hub.log.append(("GET", self.path, self.headers.get("Range"), 0))
                     return
                 rng = self.headers.get("Range")
                 start = int(rng.split("=")[1].split("-")[0]) if rng else 0

@@ -51,13 +51,52 @@ def download(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Fetch (or finish fetching) a file; return its snapshot path in the cache."""
-    from huggingface_hub.utils import build_hf_headers, get_session
-
     folder = repo_folder(cache, repo)
     blob = folder / "blobs" / etag
     part = partial_path(cache, repo, etag)
     blob.parent.mkdir(parents=True, exist_ok=True)
     have = part.stat().st_size if part.exists() else 0
+    if have > size:  # not a prefix of this file: start over
+        part.unlink()
+        have = 0
+    if have < size:  # a partial that is already whole (killed before the rename) needs no GET
+        try:
+            _fetch(url, part, have, size, filename, progress, on_progress)
+        except Exception as exc:  # the HTTP client's errors are not OSErrors
+            if isinstance(exc, OSError):
+                raise
+            if type(exc).__module__.startswith("httpx"):  # httpx or hub 2.x's httpx2
+                response = getattr(exc, "response", None)
+                if response is not None and response.status_code >= 400:
+                    raise TransferError(
+                        f"the server answered HTTP {response.status_code}"
+                    ) from None
+                raise TransferError(f"connection lost: {type(exc).__name__}") from None
+            raise
+    if part.stat().st_size != size:
+        raise OSError(f"got {part.stat().st_size} of {size} bytes")
+    part.replace(blob)
+    snapshot = folder / "snapshots" / commit / filename
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.unlink(missing_ok=True)
+    snapshot.symlink_to(os.path.relpath(blob, snapshot.parent))
+    (folder / "refs").mkdir(exist_ok=True)
+    (folder / "refs" / revision).write_text(commit)
+    return snapshot
+
+
+def _fetch(
+    url: str,
+    part: Path,
+    have: int,
+    size: int,
+    filename: str,
+    progress: bool,
+    on_progress: Callable[[int, int], None] | None,
+) -> None:
+    """Append the bytes from `have` on to the partial file, with a progress bar."""
+    from huggingface_hub.utils import build_hf_headers, get_session
+
     headers = build_hf_headers(token=os.environ.get("HF_TOKEN"))
     if have:
         headers["Range"] = f"bytes={have}-"
@@ -79,24 +118,9 @@ def download(
             have = 0
         task = bar.add_task(filename, total=size, completed=have)
         with part.open("ab" if have else "wb") as out:
-            try:
-                for chunk in response.iter_bytes(CHUNK):
-                    out.write(chunk)
-                    bar.advance(task, len(chunk))
-                    have += len(chunk)
-                    if on_progress:  # may raise to cancel: what arrived stays for a resume
-                        on_progress(have, size)
-            except Exception as exc:  # the HTTP client's errors are not OSErrors
-                if isinstance(exc, OSError) or type(exc).__module__.startswith("httpx"):
-                    raise TransferError(f"connection lost: {type(exc).__name__}") from None
-                raise
-    if part.stat().st_size != size:
-        raise OSError(f"got {part.stat().st_size} of {size} bytes")
-    part.replace(blob)
-    snapshot = folder / "snapshots" / commit / filename
-    snapshot.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.unlink(missing_ok=True)
-    snapshot.symlink_to(os.path.relpath(blob, snapshot.parent))
-    (folder / "refs").mkdir(exist_ok=True)
-    (folder / "refs" / revision).write_text(commit)
-    return snapshot
+            for chunk in response.iter_bytes(CHUNK):
+                out.write(chunk)
+                bar.advance(task, len(chunk))
+                have += len(chunk)
+                if on_progress:  # may raise to cancel: what arrived stays for a resume
+                    on_progress(have, size)

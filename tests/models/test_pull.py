@@ -157,3 +157,32 @@ def test_dropped_connection_keeps_bytes_and_next_pull_finishes(env, hub, smollm2
     assert r.returncode == 0, r.stderr
     last = [entry for entry in hub.log if entry[0] == "GET"][-1]
     assert last[2] == f"bytes={kept}-" and last[3] == size - kept
+
+
+def test_a_server_error_mid_pull_is_one_line_and_the_next_pull_resumes(env, hub, smollm2_path):
+    size = len(smollm2_path.read_bytes())
+    hub.drop_after = 10_000_000
+    assert localthink("pull", "tiny", "--quiet", env=env).returncode == 2
+    hub.fail_gets = [503]  # the CDN refuses the resume: before, an httpx traceback
+    r = localthink("pull", "tiny", "--quiet", env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "HTTP 503" in r.stderr and "run the same command to resume" in r.stderr
+    kept = sum(p.stat().st_size for p in blobs(env).glob("*.localthink-partial"))
+    assert kept > 8_000_000  # what arrived before the error is still there
+    r = localthink("pull", "tiny", "--quiet", env=env)
+    assert r.returncode == 0, r.stderr
+    last = [entry for entry in hub.log if entry[0] == "GET"][-1]
+    assert last[2] == f"bytes={kept}-" and last[3] == size - kept
+
+
+def test_a_partial_already_whole_is_finished_without_a_request(env, hub, smollm2_path):
+    """A kill between the last byte and the rename: a Range request would get HTTP 416."""
+    hub.drop_after = 10_000_000
+    assert localthink("pull", "tiny", "--quiet", env=env).returncode == 2
+    (part,) = blobs(env).glob("*.localthink-partial")
+    part.write_bytes(smollm2_path.read_bytes())
+    gets = sum(1 for entry in hub.log if entry[0] == "GET")
+    r = localthink("pull", "tiny", "--quiet", env=env)
+    assert r.returncode == 0, r.stderr
+    assert sum(1 for entry in hub.log if entry[0] == "GET") == gets
+    assert not list(blobs(env).glob("*.localthink-partial"))
