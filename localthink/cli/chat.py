@@ -17,5 +17,10 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from localthink.tui.app import ChatApp
 
-    ChatApp(model_spec=args.model, load_options=load_options(args), params=sampling(args)).run()
+    ChatApp(
+        model_spec=args.model,
+        load_options=load_options(args),
+        params=sampling(args),
+        system=args.system,
+    ).run()
     return 0

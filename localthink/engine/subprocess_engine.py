@@ -77,6 +77,14 @@ class SubprocessEngine:
         self._lock = threading.Lock()
         self.info = self._receive()[1]
 
+    def _send(self, message: tuple) -> None:
+        try:
+            self._conn.send(message)
+        except (BrokenPipeError, ConnectionResetError):  # it died while idle (killed, OOM)
+            raise GenerationError(
+                f"the model process died (exit code {self._proc.exitcode}); load the model again"
+            ) from None
+
     def _receive(self) -> tuple:
         while not self._conn.poll(0.1):
             if not self._proc.is_alive():
@@ -96,7 +104,7 @@ class SubprocessEngine:
     ) -> Iterator[Event]:
         with self._lock:
             self._cancel.clear()
-            self._conn.send(("stream", messages, params))
+            self._send(("stream", messages, params))
             finished = False
             try:
                 while True:
@@ -123,7 +131,7 @@ class SubprocessEngine:
 
     def count_tokens(self, text: str) -> int:
         with self._lock:
-            self._conn.send(("count", text))
+            self._send(("count", text))
             return self._receive()[1]
 
     def close(self) -> None:

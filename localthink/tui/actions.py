@@ -68,16 +68,24 @@ class ChatActions:
             v.thinking.display = not self.hide_thinking and bool(v.thinking_parts or v.live)
 
     async def action_regenerate(self) -> None:
-        if self.streaming is not None or self.session is None or not self.session.turns:
+        if self.streaming is not None or self.session is None or self.conversation_id is None:
             return
-        last = [m for m in self.store.messages(self.conversation_id) if m.role == "assistant"][-1]
-        if not self.saved(lambda: self.store.delete_message(last.id)):
+        # The store, not the session, says what the last exchange was: a reply that failed
+        # (an error, no Done) never became a session turn, but it is the one to ask again.
+        stored = self.store.messages(self.conversation_id)
+        if len(stored) < 2 or stored[-1].role != "assistant" or stored[-2].role != "user":
             return
-        turn = self.session.turns.pop()
+        reply, question = stored[-1], stored[-2].content
+        if not self.saved(lambda: self.store.delete_message(reply.id)):
+            return
         views = list(self.query(ReplyView))
         if views:
             await views[-1].remove()
-        await self.ask(turn.user, add_user=False)
+        session = self._session_for_current()  # every turn before this question
+        if session is not None:
+            session.params = self.session.params
+            self.session = session
+        await self.ask(question, add_user=False)
 
     def action_copy_answer(self) -> None:
         views = [v for v in self.query(ReplyView) if v.answer_text]

@@ -54,6 +54,7 @@ class ChatApp(ChatActions, App):
         *,
         load_options=None,
         params: SamplingParams = SamplingParams(),
+        system: str | None = None,
         opener: Opener | None = None,
         store: Store | None = None,
     ) -> None:
@@ -61,6 +62,7 @@ class ChatApp(ChatActions, App):
         self.model_spec = model_spec
         self.load_options = load_options
         self.user_params = params
+        self.system = system
         self.opener = opener or self._open_real
         self.store = store
         self.opened: OpenedModel | None = None
@@ -145,7 +147,7 @@ class ChatApp(ChatActions, App):
         session = Session(
             self.opened.engine,
             self.opened.params(self.user_params),
-            self.opened.system_prompt(None),
+            self.opened.system_prompt(self.system),
         )
         if self.conversation_id is not None:
             pending: str | None = None

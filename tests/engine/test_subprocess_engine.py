@@ -75,3 +75,17 @@ def test_child_killed_mid_reply_is_a_generation_error(smollm2_path):
                 pass
     finally:
         engine.close()
+
+
+def test_child_killed_while_idle_is_a_generation_error_on_the_next_question(smollm2_path):
+    """Before, the next send met a closed pipe: a BrokenPipeError crashed the chat app."""
+    engine = SubprocessEngine(smollm2_path)
+    try:
+        os.kill(engine._proc.pid, signal.SIGKILL)
+        engine._proc.join(timeout=10)
+        with pytest.raises(GenerationError, match="died"):
+            list(engine.stream([Message("user", "Hi")], SamplingParams(max_tokens=4)))
+        with pytest.raises(GenerationError, match="died"):
+            engine.count_tokens("Hi")
+    finally:
+        engine.close()

@@ -7,6 +7,7 @@ import time
 from localthink.chat import OpenedModel, open_model
 from localthink.engine.llama import LoadOptions
 from localthink.engine.protocol import SamplingParams
+from localthink.errors import GenerationError
 from localthink.store.db import Store
 from localthink.tui.app import ChatApp
 from localthink.tui.widgets.reply import ReplyView
@@ -39,14 +40,29 @@ class Throttled:
         self.engine.close()
 
 
-def make_app(tmp_path, model, slow=False, **params):
+class FailsSecondReply(Throttled):
+    """The real engine, whose second reply fails the way a dying model process does."""
+
+    calls = 0
+
+    def stream(self, messages, params, cancel=None):
+        self.calls += 1
+        if self.calls == 2:
+            raise GenerationError("the model process died mid-reply")
+        yield from self.engine.stream(messages, params, cancel)
+
+
+def make_app(tmp_path, model, slow=False, wrap=None, system=None, **params):
     store = Store(tmp_path / "chats.db")
+    wrap = wrap or (Throttled if slow else None)
 
     def opener(spec):
         opened = open_model(str(model), LoadOptions(n_ctx=2048), subprocess=True)  # as the app
-        return OpenedModel(Throttled(opened.engine), opened.resolved) if slow else opened
+        return OpenedModel(wrap(opened.engine), opened.resolved) if wrap else opened
 
-    app = ChatApp(params=SamplingParams(temperature=0.0, **params), opener=opener, store=store)
+    app = ChatApp(
+        params=SamplingParams(temperature=0.0, **params), system=system, opener=opener, store=store
+    )
     return app, store
 
 
@@ -136,3 +152,37 @@ async def test_conversation_survives_restart_and_delete_works(tmp_path, think_gg
         await wait_for(pilot, lambda: app2.conversation_id is None)
         assert store2.conversations() == []
         assert not app2.query(ConversationItem)
+
+
+async def test_regenerate_after_a_failed_reply_asks_that_question_again(tmp_path, smollm2_path):
+    app, store = make_app(tmp_path, smollm2_path, wrap=FailsSecondReply, max_tokens=12)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.session is not None)
+        await send(pilot, "Name a colour.")
+        await wait_for(pilot, lambda: app.streaming is None and app.query(ReplyView))
+        first = store.messages(app.conversation_id)[1]
+        await send(pilot, "Name a fruit.")
+        await wait_for(pilot, lambda: app.streaming is None and len(app.query(ReplyView)) == 2)
+        assert store.messages(app.conversation_id)[-1].status == "error"
+        await pilot.press("ctrl+r")
+        await wait_for(
+            pilot,
+            lambda: app.streaming is None and store.messages(app.conversation_id)[-1].content,
+        )
+        rows = store.messages(app.conversation_id)
+        # the failed reply was replaced by an answer to its own question; the first exchange
+        # is untouched (before the fix, Ctrl+R re-asked "Name a colour." after the fruit)
+        assert [r.role for r in rows] == ["user", "assistant", "user", "assistant"]
+        assert rows[-1].status in ("complete", "truncated")
+        assert rows[1].id == first.id and rows[2].content == "Name a fruit."
+        assert [t.user for t in app.session.turns] == ["Name a colour.", "Name a fruit."]
+        assert len(app.query(ReplyView)) == 2
+
+
+async def test_the_chat_command_system_prompt_reaches_the_model(tmp_path, smollm2_path):
+    app, _ = make_app(tmp_path, smollm2_path, system="Answer in French.", max_tokens=4)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.session is not None)
+        assert app.session.system == "Answer in French."
+        prompt = app.session.messages_for("Hi")
+        assert prompt[0].role == "system" and prompt[0].content == "Answer in French."
