@@ -136,8 +136,13 @@ def map_tensor(name: str, data: np.ndarray, config: dict) -> tuple[str, np.ndarr
 
 
 def required_tensors(config: dict, layer_map: dict) -> set[str]:
-    """Every tensor the architecture's map names, for every layer: a missing one is an error."""
+    """Every tensor the architecture's map names, for every layer, and the output layer when
+    it is not tied to the embeddings: a missing one is an error."""
     names = {"token_embd.weight", "output_norm.weight"}
+    # Absent, transformers' default is tied. Untied without lm_head, llama.cpp would quietly
+    # reuse the embeddings as the output layer: a different model.
+    if not config.get("tie_word_embeddings", True):
+        names.add("output.weight")
     for i in range(config["num_hidden_layers"]):
         names |= {f"blk.{i}.{part}" for part in layer_map.values()}
     return names

@@ -45,9 +45,18 @@ def chat_template(folder: Path, tok_config: dict) -> str | None:
     return template
 
 
-def thinking_template(template: str) -> str:
-    """The same template, with the assistant turn opened inside <think> (as R1 distills do)."""
-    return template + "{% if add_generation_prompt %}<think>\n{% endif %}"
+def thinking_template(template: str, bos: str = "", eos: str = "") -> str:
+    """The same template, with the assistant turn opened inside <think> (as R1 distills do).
+
+    Unchanged when its generation prompt already opens <think> (a student `distill train`
+    saved): judged by rendering it, as the app will, since the text can open it many ways.
+    """
+    from localthink.engine.protocol import ThinkTags
+    from localthink.engine.template import ChatTemplate
+
+    if ChatTemplate(template, bos, eos).opens_thinking(ThinkTags()):
+        return template
+    return template + "{% if add_generation_prompt %}" + ThinkTags().open + "\n{% endif %}"
 
 
 def write_tokenizer(
@@ -63,13 +72,13 @@ def write_tokenizer(
             f"{folder}: {model.get('type')} tokenizers are not supported "
             "(byte-level BPE and SentencePiece-style BPE are)"
         )
-    tok_config_path = folder / "tokenizer_config.json"
-    tok_config = json.loads(tok_config_path.read_text()) if tok_config_path.exists() else {}
+    tok_config = _json(folder / "tokenizer_config.json")
     vocab = dict(model["vocab"])
     added = {t["content"]: t for t in data.get("added_tokens", [])}
     for content, t in added.items():
         vocab[content] = t["id"]
     size = max(vocab_size, max(vocab.values()) + 1)
+    ids = _special_ids(folder, tok_config, vocab, size)
     tokens = [f"[PAD{i}]" for i in range(size)]
     types = [UNUSED] * size
     for text, i in vocab.items():
@@ -92,13 +101,53 @@ def write_tokenizer(
         ("pad_token", w.add_pad_token_id),
         ("unk_token", w.add_unk_token_id),
     ):
-        content = _special_content(tok_config.get(key))
-        if content in vocab:
-            add(vocab[content])
+        if key in ids:
+            add(ids[key])
     w.add_add_bos_token(_adds_bos(data, tok_config))
     template = chat_template(folder, tok_config)
+    if template and think_template:
+        bos, eos = (tokens[ids[k]] if k in ids else "" for k in ("bos_token", "eos_token"))
+        template = thinking_template(template, bos, eos)
     if template:
-        w.add_chat_template(thinking_template(template) if think_template else template)
+        w.add_chat_template(template)
+
+
+def _special_ids(folder: Path, tok_config: dict, vocab: dict, size: int) -> dict[str, int]:
+    """{"bos_token": id, …}: named in tokenizer_config.json, or for bos and eos, numbered in
+    generation_config.json or config.json (a save without tokenizer_config.json has only those).
+
+    Without an eos id llama.cpp cannot tell where a reply ends, so its absence is an error.
+    """
+    ids = {}
+    for key in ("bos_token", "eos_token", "pad_token", "unk_token"):
+        content = _special_content(tok_config.get(key))
+        if content in vocab:
+            ids[key] = vocab[content]
+    configs = [_json(folder / "generation_config.json"), _json(folder / "config.json")]
+    configs.append(configs[1].get("text_config") or {})  # multimodal: ids may sit there
+    for key in ("bos_token", "eos_token"):
+        numbered = (_first_id(config.get(f"{key}_id")) for config in configs)
+        found = next((i for i in numbered if i is not None and 0 <= i < size), None)
+        if key not in ids and found is not None:
+            ids[key] = found
+    if "eos_token" not in ids:
+        raise CheckpointError(
+            f"{folder}: no eos token in tokenizer_config.json, generation_config.json "
+            "or config.json (llama.cpp would not know where a reply ends)"
+        )
+    return ids
+
+
+def _first_id(value) -> int | None:
+    """An id, or the first of a list (Llama 3 lists end of text, end of turn…): GGUF holds one
+    eos id, and llama.cpp recognises the usual end-of-turn tokens itself by their text."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def _write_sentencepiece(w, data: dict, tokens: list, types: list, merges: list) -> None:

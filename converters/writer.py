@@ -90,5 +90,9 @@ def convert_checkpoint(
 
 def _check_complete(names: set[str], needed: set[str]) -> None:
     missing = sorted(needed - names)
+    if "output.weight" in missing:  # named by its HF name: the one a save can drop
+        raise ConversionError(
+            "checkpoint is missing lm_head.weight (config.json says tie_word_embeddings false)"
+        )
     if missing:
         raise ConversionError(f"checkpoint is missing {len(missing)} tensors (first: {missing[0]})")
