@@ -32,14 +32,21 @@ def add_parser(sub) -> None:
     r.add_argument("-o", "--output", required=True)
     r.add_argument("--teacher", required=True, help="openai:URL or gguf:PATH_OR_NAME")
     r.add_argument("--model", help="model name on an openai: server")
-    r.add_argument("--samples", type=int, default=4, help="traces per task")
-    r.add_argument("--concurrency", type=int, default=4)
+    r.add_argument("--samples", type=positive, default=4, help="traces per task")
+    r.add_argument("--concurrency", type=positive, default=4)
     r.add_argument("--temperature", type=float, default=0.6)
     r.add_argument("--top-p", type=float, default=0.95)
-    r.add_argument("--max-tokens", type=int, default=4096)
+    r.add_argument("--max-tokens", type=positive, default=4096)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument(
         "--retries", type=int, default=5, help="retries on 429/5xx/timeouts (backoff 1, 2, 4 … s)"
+    )
+    r.add_argument(
+        "--timeout",
+        type=positive,
+        default=600,
+        metavar="SECONDS",
+        help="how long to wait for one openai: reply before retrying (default 600)",
     )
     r.add_argument("--split", default="train", help="train, test or all")
     r.set_defaults(run=run_traces_cmd)
@@ -117,13 +124,15 @@ def run_traces_cmd(args: argparse.Namespace) -> int:
 
     from localthink.distill.tasks import read_tasks
     from localthink.distill.teachers import make_teacher
-    from localthink.distill.traces import run_traces
+    from localthink.distill.traces import TracesInterrupted, run_traces
     from localthink.engine.protocol import SamplingParams
 
+    if args.retries < 0:
+        raise LocalthinkError("--retries must be 0 or more")
     tasks = read_tasks(Path(args.tasks))
     if args.split != "all":
         tasks = [t for t in tasks if t.split == args.split]
-    teacher = make_teacher(args.teacher, args.model, retries=args.retries)
+    teacher = make_teacher(args.teacher, args.model, retries=args.retries, timeout=args.timeout)
     params = SamplingParams(
         max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p
     )
@@ -135,31 +144,35 @@ def run_traces_cmd(args: argparse.Namespace) -> int:
         TextColumn("{task.fields[rate]} samples/s · {task.fields[acc]} correct"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("traces", total=len(tasks) * args.samples, rate="-", acc="-")
-        started = time.perf_counter()
+    try:
+        with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("traces", total=len(tasks) * args.samples, rate="-", acc="-")
+            started = time.perf_counter()
 
-        def on_record(record: dict) -> None:
-            accepted[0] += bool(record["correct"])
-            accepted[1] += 1
-            elapsed = time.perf_counter() - started
-            bar.update(
-                task,
-                advance=1,
-                rate=f"{accepted[1] / elapsed:.2f}",
-                acc=f"{accepted[0] / accepted[1]:.0%}",
+            def on_record(record: dict) -> None:
+                accepted[0] += bool(record["correct"])
+                accepted[1] += 1
+                elapsed = time.perf_counter() - started
+                bar.update(
+                    task,
+                    advance=1,
+                    rate=f"{accepted[1] / elapsed:.2f}",
+                    acc=f"{accepted[0] / accepted[1]:.0%}",
+                )
+
+            written, skipped = run_traces(
+                tasks,
+                teacher,
+                Path(args.output),
+                args.samples,
+                params,
+                args.concurrency,
+                args.seed,
+                on_record,
             )
-
-        written, skipped = run_traces(
-            tasks,
-            teacher,
-            Path(args.output),
-            args.samples,
-            params,
-            args.concurrency,
-            args.seed,
-            on_record,
-        )
+    except TracesInterrupted as exc:  # the bar is gone; the count tells the user where it stands
+        print(f"\nlocalthink: {exc}", file=sys.stderr)
+        return 130
     print(
         f"{written} new samples, {skipped} already done → {args.output}"
         + (f" ({accepted[0]}/{accepted[1]} correct)" if accepted[1] else "")

@@ -77,6 +77,13 @@ def solvable_target(numbers: list[int], rng: random.Random) -> int:
             return int(value)
 
 
+def target(reference: str) -> int | None:
+    """The whole number a task's answer names ("23", "23.0", " 23 "), or None."""
+    match = re.fullmatch(r"\s*([+-]?\d{1,30})(?:\.0*)?\s*", reference)
+    return int(match.group(1)) if match else None
+
+
 def numbers_in_question(question: str) -> list[int]:
+    """The given numbers, as `distill tasks` writes them: "[3, 4, 5]"; [] when not so written."""
     match = re.search(r"\[([\d,\s]+)\]", question)
-    return [int(x) for x in match.group(1).split(",")] if match else []
+    return [int(x) for x in re.findall(r"\d{1,30}", match.group(1))] if match else []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,6 +18,10 @@ RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 class TeacherUnavailable(LocalthinkError):
     """The teacher cannot be reached or keeps failing: the run stops, keeping what it has."""
+
+
+class Cancelled(Exception):
+    """The run is stopping: the sample in progress is dropped, and asked again on resume."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,13 @@ class Teacher(Protocol):
     name: str
     concurrency_limit: int | None  # None: as many as asked
 
-    def sample(self, prompt: str, params: SamplingParams, seed: int) -> Sample: ...
+    def sample(
+        self,
+        prompt: str,
+        params: SamplingParams,
+        seed: int,
+        cancel: threading.Event | None = None,
+    ) -> Sample: ...
 
 
 class OpenAITeacher:
@@ -58,12 +69,15 @@ class OpenAITeacher:
         key = os.environ.get(api_key_env, "")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
-        self.retries, self.backoff = retries, backoff
+        self.retries, self.backoff, self.timeout = retries, backoff, timeout
 
-    def _post(self, body: dict) -> dict:
+    def _post(self, body: dict, cancel: threading.Event | None = None) -> dict:
         import httpx
 
+        cancel = cancel or threading.Event()
         for attempt in range(self.retries + 1):
+            if cancel.is_set():
+                raise Cancelled
             try:
                 r = self.client.post("/chat/completions", json=body)
                 if r.status_code not in RETRY_STATUS:
@@ -74,17 +88,26 @@ class OpenAITeacher:
                     return r.json()
                 wait = float(r.headers.get("Retry-After", 0) or 0)
                 reason = f"HTTP {r.status_code}"
-            except (httpx.TransportError, ValueError) as exc:  # refused, dropped, timeout, bad JSON
+            except httpx.TimeoutException:  # a slow teacher may answer the next time
+                wait, reason = 0.0, f"no reply within {self.timeout:g} s, see --timeout"
+            except (httpx.TransportError, ValueError) as exc:  # refused, dropped, bad JSON
                 wait, reason = 0.0, type(exc).__name__
             if attempt == self.retries:
                 raise TeacherUnavailable(
                     f"{self.name} failed {self.retries + 1} times (last: {reason})"
                 )
             # exponential backoff with jitter, at least what the server asked for
-            time.sleep(max(wait, self.backoff * 2**attempt * (0.5 + random.random() / 2)))
+            if cancel.wait(max(wait, self.backoff * 2**attempt * (0.5 + random.random() / 2))):
+                raise Cancelled
         raise AssertionError("unreachable")
 
-    def sample(self, prompt: str, params: SamplingParams, seed: int) -> Sample:
+    def sample(
+        self,
+        prompt: str,
+        params: SamplingParams,
+        seed: int,
+        cancel: threading.Event | None = None,
+    ) -> Sample:
         body = {
             "model": self.model,
             "messages": [{"role": "user", "content": prompt}],
@@ -100,7 +123,7 @@ class OpenAITeacher:
             if value is not None:
                 body[name] = value
         started = time.perf_counter()
-        data = self._post(body)
+        data = self._post(body, cancel)
         try:
             choice = data["choices"][0]
             message = choice["message"]
@@ -136,7 +159,13 @@ class GGUFTeacher:
         self.opened = open_model(spec)
         self.name = f"gguf:{self.opened.resolved.model.name}"
 
-    def sample(self, prompt: str, params: SamplingParams, seed: int) -> Sample:
+    def sample(
+        self,
+        prompt: str,
+        params: SamplingParams,
+        seed: int,
+        cancel: threading.Event | None = None,
+    ) -> Sample:
         from dataclasses import replace
 
         from localthink.engine.protocol import Done
@@ -145,10 +174,12 @@ class GGUFTeacher:
         started = time.perf_counter()
         done = [
             e
-            for e in self.opened.engine.stream([Message("user", prompt)], p)
+            for e in self.opened.engine.stream([Message("user", prompt)], p, cancel)
             if isinstance(e, Done)
         ][0]
         s = done.stats
+        if s.stop_reason == "stopped":  # a half trace is no trace
+            raise Cancelled
         return Sample(
             done.thinking,
             done.answer,
@@ -160,13 +191,13 @@ class GGUFTeacher:
         )
 
 
-def make_teacher(spec: str, model: str | None, retries: int = 5) -> Teacher:
-    """`openai:URL` (needs --model) or `gguf:PATH_OR_NAME`."""
+def make_teacher(spec: str, model: str | None, retries: int = 5, timeout: float = 600.0) -> Teacher:
+    """`openai:URL` (needs --model) or `gguf:PATH_OR_NAME`; `timeout` is per openai: request."""
     kind, _, rest = spec.partition(":")
     if kind == "openai" and rest:
         if not model:
             raise LocalthinkError("an openai: teacher needs --model (the server's model name)")
-        return OpenAITeacher(rest, model, retries=retries)
+        return OpenAITeacher(rest, model, retries=retries, timeout=timeout)
     if kind == "gguf" and rest:
         return GGUFTeacher(rest)
     raise LocalthinkError(f"--teacher {spec!r}: expected openai:URL or gguf:PATH_OR_NAME")

@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+import time
+from collections import deque
 from dataclasses import asdict
 from pathlib import Path
 
 from localthink.distill.tasks import Task
-from localthink.distill.teachers import Teacher, TeacherUnavailable
-from localthink.distill.verify import answer_is_correct
+from localthink.distill.teachers import Cancelled, Teacher, TeacherUnavailable
+from localthink.distill.verify import BAD_TARGET, NO_NUMBERS, answer_is_correct, countdown_problem
 from localthink.engine.protocol import SamplingParams
 from localthink.errors import LocalthinkError
 
@@ -44,9 +46,12 @@ class TraceWriter:
                 raise LocalthinkError(f"{self.path}: not a traces file (unreadable line)") from None
         return done
 
-    def write(self, record: dict) -> None:
+    def write(self, record: dict) -> bool:
+        """Append one record; False (nothing written) once the writer is closed."""
         line = json.dumps(record, ensure_ascii=False) + "\n"
         with self._lock:
+            if self._file.closed:  # the run stopped while this sample was out
+                return False
             try:
                 self._file.write(line)
                 self._file.flush()
@@ -57,10 +62,45 @@ class TraceWriter:
                     f"{len(self.done)} samples kept, run again to resume"
                 ) from None
             self.done.add((record["task_id"], record["sample"]))
+        return True
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):  # the unwritten tail of a failed write
+        """Waits for a write in progress, so the file never ends in half a line."""
+        with self._lock, contextlib.suppress(OSError):  # the unwritten tail of a failed write
             self._file.close()
+
+
+class TracesInterrupted(KeyboardInterrupt):
+    """Ctrl-C: queued samples are dropped, written ones kept; the message says how many."""
+
+
+# How long Ctrl-C waits for workers to notice: a local GGUF stops within a token, and
+# must stop before the interpreter frees the model. A slow HTTP reply is abandoned.
+STOP_GRACE_S = 2.0
+
+
+def checkable(tasks: list[Task]) -> list[Task]:
+    """The tasks whose answers can be checked; each other one is reported on stderr."""
+    keep, unlisted = [], []
+    for t in tasks:
+        problem = countdown_problem(t.question, t.answer) if t.kind == "countdown" else None
+        if problem == BAD_TARGET:
+            print(
+                f"localthink: task {t.id}: skipped (countdown target {t.answer!r} is not a "
+                "whole number)",
+                file=sys.stderr,
+            )
+        elif problem == NO_NUMBERS:
+            unlisted.append(t.id)
+        else:
+            keep.append(t)
+    if unlisted:  # once: a file phrased its own way usually has it on every line
+        print(
+            f"localthink: warning: {len(unlisted)} countdown tasks skipped: their questions do "
+            f"not list the numbers as [a, b, c] (first: {unlisted[0]})",
+            file=sys.stderr,
+        )
+    return keep
 
 
 def run_traces(
@@ -73,17 +113,21 @@ def run_traces(
     seed: int = 0,
     on_record=None,
 ) -> tuple[int, int]:
-    """Ask the teacher `samples` times per task; return (written now, skipped as done)."""
+    """Ask the teacher `samples` times per task; return (written now, skipped as done).
+
+    Ctrl-C raises TracesInterrupted once every record so far is whole on disk.
+    """
+    if samples < 1 or concurrency < 1:
+        raise LocalthinkError("samples and concurrency must be at least 1")
+    tasks = checkable(tasks)
     writer = TraceWriter(out)
-    todo = [(t, i) for t in tasks for i in range(samples) if (t.id, i) not in writer.done]
-    skipped = len(tasks) * samples - len(todo)
-    workers = min(concurrency, teacher.concurrency_limit or concurrency)
+    pending = deque((t, i) for t in tasks for i in range(samples) if (t.id, i) not in writer.done)
+    skipped = len(tasks) * samples - len(pending)
     stop = threading.Event()
+    errors: list[BaseException] = []
 
     def one(task: Task, index: int) -> None:
-        if stop.is_set():
-            return
-        s = teacher.sample(task.prompt(), params, seed + index)
+        s = teacher.sample(task.prompt(), params, seed + index, cancel=stop)
         record = {
             "task_id": task.id,
             "sample": index,
@@ -95,26 +139,51 @@ def run_traces(
             **asdict(s),
             "correct": answer_is_correct(task.kind, task.question, s.answer, task.answer),
         }
-        writer.write(record)
-        if on_record is not None:
+        if writer.write(record) and on_record is not None:
             on_record(record)
 
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                task, index = pending.popleft()
+            except IndexError:
+                return
+            try:
+                one(task, index)
+            except Cancelled:
+                return
+            except BaseException as exc:  # the first failure stops the run; main raises it
+                errors.append(exc)
+                stop.set()
+                return
+
+    # daemon threads, not a ThreadPoolExecutor: its exit (and the interpreter's) would
+    # wait out every request in flight, and Ctrl-C must not
+    workers = [
+        threading.Thread(target=work, daemon=True)
+        for _ in range(min(concurrency, teacher.concurrency_limit or concurrency))
+    ]
     written_before = len(writer.done)
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(one, t, i) for t, i in todo]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [f for f in done if f.exception() is not None]
-            if failed:
-                stop.set()
-                for f in futures:
-                    f.cancel()
-                raise failed[0].exception()
-    except TeacherUnavailable as exc:
-        kept = len(writer.done)
-        raise TeacherUnavailable(
-            f"{exc}; {kept} samples kept in {out}, run again to resume"
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    except KeyboardInterrupt:
+        stop.set()
+        writer.close()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for w in workers:
+            w.join(max(0.0, deadline - time.monotonic()))
+        raise TracesInterrupted(
+            f"interrupted: {len(writer.done)} samples kept in {out}, run again to resume"
         ) from None
     finally:
         writer.close()
+    if errors and isinstance(errors[0], TeacherUnavailable):
+        raise TeacherUnavailable(
+            f"{errors[0]}; {len(writer.done)} samples kept in {out}, run again to resume"
+        ) from None
+    if errors:
+        raise errors[0]
     return len(writer.done) - written_before, skipped

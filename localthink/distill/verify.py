@@ -20,11 +20,27 @@ from localthink.verify import extract_answer, is_correct
 _FOREIGN = re.compile(r"[^\x00-\u024F\u2000-\u22FF\u25A0-\u25FF\u00B0-\u00FF×÷√π∑∫≈≠≤≥→]")
 
 
+BAD_TARGET = "countdown target not a whole number"
+NO_NUMBERS = "countdown numbers not found in the question"
+
+
+def countdown_problem(question: str, reference: str) -> str | None:
+    """Why no answer to a countdown task can be checked (BAD_TARGET, NO_NUMBERS), or None."""
+    if countdown.target(reference) is None:
+        return BAD_TARGET
+    if not countdown.numbers_in_question(question):
+        return NO_NUMBERS
+    return None
+
+
 def answer_is_correct(kind: str, question: str, answer: str, reference: str) -> bool:
     if kind == "countdown":
+        goal, given = countdown.target(reference), countdown.numbers_in_question(question)
+        if goal is None or not given:  # uncheckable: countdown_problem says why
+            return False
         expr = extract_answer(answer) or ""
         expr = expr.split("=")[0]  # "3 + 4 × 5 = 23" → the expression
-        return countdown.check(expr, countdown.numbers_in_question(question), int(reference))
+        return countdown.check(expr, given, goal)
     return is_correct(answer, reference)
 
 
@@ -54,6 +70,10 @@ class Report:
 def reject_reason(rec: dict, filters: Filters) -> str | None:
     """Why a trace is rejected, or None to keep it."""
     thinking = rec.get("thinking") or ""
+    if filters.check_answers and rec.get("kind") == "countdown":
+        problem = countdown_problem(rec["question"], str(rec["reference"]))
+        if problem:
+            return problem
     if len(thinking) < filters.min_thinking_chars:
         return "no thinking"
     if not rec.get("thinking_closed", True):
@@ -110,6 +130,12 @@ def verify_traces(src: Path, dst: Path, filters: Filters = Filters()) -> Report:
             reason = "duplicate"
         seen_hashes.add(key)
         length = len(rec.get("thinking") or "")
+        if reason == BAD_TARGET:  # the task, not the teacher, is at fault: say where
+            print(
+                f"localthink: {src}:{number}: rejected (countdown target "
+                f"{str(rec['reference'])!r} is not a whole number)",
+                file=sys.stderr,
+            )
         if reason:
             report.reasons[reason] += 1
             report.rejected_thinking.append(length)
@@ -118,6 +144,12 @@ def verify_traces(src: Path, dst: Path, filters: Filters = Filters()) -> Report:
         report.by_kind[kind][0] += 1
         report.kept_thinking.append(length)
         out.append(sft_record(rec))
+    if report.reasons.get(NO_NUMBERS):  # once, not per line: usually every line has it
+        print(
+            f"localthink: warning: {report.reasons[NO_NUMBERS]} countdown traces were rejected: "
+            "their questions do not list the numbers as [a, b, c]",
+            file=sys.stderr,
+        )
     with atomic_write(dst) as f:
         for row in out:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")

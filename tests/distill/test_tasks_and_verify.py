@@ -149,3 +149,42 @@ def test_verify_writes_sft_records_and_drops_duplicates(tmp_path):
     user, assistant = out[0]["messages"]
     assert user["content"].endswith("put your final answer within \\boxed{}.")
     assert assistant["content"] == "<think>\n2 and 2 make 4.\n</think>\n\n\\boxed{4}"
+
+
+def test_countdown_target_may_be_written_as_a_whole_float_and_a_bad_one_is_no_crash():
+    q = "Using the numbers [3, 4, 5], each at most once, and + - × ÷, make 23."
+    assert answer_is_correct("countdown", q, "\\boxed{3 + 4 × 5}", "23.0")
+    assert answer_is_correct("countdown", q, "\\boxed{3 + 4 × 5}", " 23 ")
+    for reference in ("twenty-three", "23.5", "", "1/0"):
+        assert not answer_is_correct("countdown", q, "\\boxed{3 + 4 × 5}", reference)
+
+
+def test_verify_rejects_unverifiable_countdown_lines_with_a_reason(tmp_path, capsys):
+    q = "Using the numbers [3, 4, 5], each at most once, and + - × ÷, make 23."
+    worded = "Make 23 from 3, 4 and 5, each at most once."
+    rows = [
+        _trace(sample=0, question=q, reference="23.0"),
+        _trace(sample=1, question=q, reference="twenty-three"),
+        _trace(sample=2, question=worded, reference="23"),
+        _trace(sample=3, question=worded + " ", reference="23"),
+    ]
+    for row in rows:
+        row.update(kind="countdown", answer="\\boxed{3 + 4 × 5}")
+    src, dst = tmp_path / "traces.jsonl", tmp_path / "sft.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = verify_traces(src, dst)
+    assert (report.seen, report.kept) == (4, 1)
+    assert dict(report.reasons) == {
+        "countdown target not a whole number": 1,
+        "countdown numbers not found in the question": 2,
+    }
+    err = capsys.readouterr().err.splitlines()
+    assert (
+        f"localthink: {src}:2: rejected (countdown target 'twenty-three' is not a whole number)"
+        in err
+    )
+    warnings = [line for line in err if "[a, b, c]" in line]
+    assert warnings == [
+        "localthink: warning: 2 countdown traces were rejected: their questions do not list "
+        "the numbers as [a, b, c]"
+    ]

@@ -203,3 +203,21 @@ def test_real_llama_cpp_server_as_teacher_with_concurrency(llama_server, tmp_pat
         for r in rows
     )
     assert {r["params"]["seed"] for r in rows} == {0, 1}
+
+
+def test_countdown_tasks_that_cannot_be_checked_are_skipped_and_said_so(standin, tmp_path, capsys):
+    countdown = [
+        Task("whole", "Using the numbers [7, 2], make 7.", "7.0", "countdown"),
+        Task("words", "Using the numbers [7, 2], make 7.", "seven", "countdown"),
+        Task("plain1", "Make 7 from 7 and 2.", "7", "countdown"),
+        Task("plain2", "Make 7 from 2 and 7.", "7", "countdown"),
+    ]
+    out = tmp_path / "tr.jsonl"
+    written, skipped = run_traces(countdown, OpenAITeacher(standin.url, "m"), out, 2, PARAMS)
+    assert (written, skipped) == (2, 0)
+    assert {(r["task_id"], r["correct"]) for r in records(out)} == {("whole", True)}
+    assert capsys.readouterr().err.splitlines() == [
+        "localthink: task words: skipped (countdown target 'seven' is not a whole number)",
+        "localthink: warning: 2 countdown tasks skipped: their questions do not list the "
+        "numbers as [a, b, c] (first: plain1)",
+    ]
