@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from localthink.atomic import write_text
+from localthink.cli.options import positive
 from localthink.errors import LocalthinkError
 
 
@@ -16,15 +17,15 @@ def add_grpo_parser(dsub) -> None:
     g.add_argument("--student", required=True, help="Hugging Face folder or .gguf")
     g.add_argument("--tasks", required=True, help="tasks JSONL (train split used; test for --eval)")
     g.add_argument("-o", "--output", required=True, help="folder for the trained policy")
-    g.add_argument("--group", type=int, default=8, help="completions sampled per task")
-    g.add_argument("--steps", type=int, default=200)
-    g.add_argument("--prompts-per-step", type=int, default=4)
+    g.add_argument("--group", type=positive, default=8, help="completions sampled per task")
+    g.add_argument("--steps", type=positive, default=200)
+    g.add_argument("--prompts-per-step", type=positive, default=4)
     g.add_argument("--beta", type=float, default=0.0, help="KL weight to the frozen student")
     g.add_argument("--lr", type=float, default=1e-6)
     g.add_argument("--loss", default="grpo", choices=("grpo", "dapo", "dr_grpo"))
     g.add_argument("--clip", type=float, default=0.2, help="policy ratio clip ε")
-    g.add_argument("--updates-per-batch", type=int, default=1)
-    g.add_argument("--max-new-tokens", type=int, default=256)
+    g.add_argument("--updates-per-batch", type=positive, default=1)
+    g.add_argument("--max-new-tokens", type=positive, default=256)
     g.add_argument("--temperature", type=float, default=1.0)
     g.add_argument("--top-p", type=float, default=1.0)
     g.add_argument(
@@ -33,7 +34,7 @@ def add_grpo_parser(dsub) -> None:
         help="NAME[=WEIGHT], repeatable: accuracy, format or module:function "
         "(default: accuracy and format=0.5)",
     )
-    g.add_argument("--save-every", type=int, default=25)
+    g.add_argument("--save-every", type=positive, default=25)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--eval", type=int, default=0, metavar="N",
                    help="greedy accuracy on N held-out tasks before and after")  # fmt: skip
@@ -56,8 +57,6 @@ def run_grpo(args: argparse.Namespace) -> int:
     from localthink.distill.tasks import read_tasks
     from localthink.distill.train import load_student
 
-    if args.steps < 1 or args.prompts_per_step < 1 or args.max_new_tokens < 1:
-        raise LocalthinkError("--steps, --prompts-per-step and --max-new-tokens must be >= 1")
     tasks = read_tasks(Path(args.tasks))
     cfg = GRPOConfig(
         steps=args.steps,
@@ -82,10 +81,15 @@ def run_grpo(args: argparse.Namespace) -> int:
     evals_path = out / "grpo_eval.json"
     evals = json.loads(evals_path.read_text()) if evals_path.exists() and args.resume else {}
     if held_out and "before" not in evals:
+        import torch
+
         model, tok = load_student(args.student)
+        model.to("cuda" if torch.cuda.is_available() else "cpu")  # where "after" runs too
         evals["before"] = evaluate_policy(model, tok, held_out, cfg)
         del model
         print(eval_line("before", evals["before"], len(held_out)), flush=True)
+        out.mkdir(parents=True, exist_ok=True)  # kept, so a resumed run does not redo it
+        write_text(evals_path, json.dumps(evals, indent=2) + "\n")
     result = grpo(
         tasks, args.student, out, cfg, args.resume, lambda r: print(step_line(r), flush=True)
     )

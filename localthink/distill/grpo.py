@@ -51,6 +51,23 @@ class GRPOConfig:
     rewards: list[str] = field(default_factory=lambda: ["accuracy", "format=0.5"])
 
 
+# what a resume may change: how long to run and how often to save; anything else would
+# silently mix two experiments in one policy and one log
+FREE_ON_RESUME = {"steps", "save_every"}
+
+
+def check_same_settings(ckpt: Path, saved: dict, cfg: GRPOConfig) -> None:
+    now = asdict(cfg)
+    changed = [k for k in now if k not in FREE_ON_RESUME and k in saved and saved[k] != now[k]]
+    if changed:
+        was = ", ".join(f"--{k.replace('_', '-')} {saved[k]}" for k in changed)
+        is_ = ", ".join(f"--{k.replace('_', '-')} {now[k]}" for k in changed)
+        raise LocalthinkError(
+            f"{ckpt}: saved with {was}, resumed with {is_}; resume with the same settings, "
+            "or train into a new folder"
+        )
+
+
 def build_prompt(tok, task: Task) -> str:
     messages = [{"role": "user", "content": f"{task.prompt()}\n{FORMAT_HINT}"}]
     text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -187,7 +204,9 @@ def grpo(
     step = 0
     recover(ckpt)
     if resume and (ckpt / "state.json").exists():
-        step = json.loads((ckpt / "state.json").read_text())["step"]
+        state = json.loads((ckpt / "state.json").read_text())
+        check_same_settings(ckpt, state.get("config", {}), cfg)
+        step = state["step"]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model, tok = load_student(str(ckpt) if step else student)
     check_room(out, model, resume=bool(step))

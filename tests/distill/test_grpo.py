@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import asdict
 
 import pytest
 
@@ -126,6 +127,10 @@ def test_a_step_changes_the_weights_and_resume_matches_an_unbroken_run(smollm2_p
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
     log = (tmp_path / "broken" / "grpo_log.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in log] == [1, 2]
+    # more steps is a resume; another learning rate is another experiment, refused
+    other = GRPOConfig(**{**asdict(tiny(3)), "lr": 1e-3})
+    with pytest.raises(LocalthinkError, match="saved with --lr 0.0001, resumed with --lr 0.001"):
+        grpo(TASKS, str(smollm2_path), tmp_path / "broken", other, resume=True)
 
 
 def test_groups_that_all_tie_skip_the_forward_and_leave_the_weights(
@@ -175,3 +180,6 @@ def test_cli_trains_evaluates_plots_and_the_policy_converts(smollm2_path, tmp_pa
     bad = subprocess.run(cmd[:-2] + ["--group", "1"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "--group must be at least 2" in bad.stderr
     assert "Traceback" not in bad.stderr
+    zero = subprocess.run(cmd + ["--save-every", "0"], capture_output=True, text=True, env=env)
+    assert zero.returncode == 2 and "--save-every" in zero.stderr
+    assert "Traceback" not in zero.stderr
