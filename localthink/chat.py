@@ -75,6 +75,14 @@ class OpenedModel:
         """The user's flags, with the model's registry defaults underneath."""
         return overrides.merged_over(self.entry.sampling if self.entry else {})
 
+    @property
+    def template_notice(self) -> str | None:
+        """Said before the first reply when the GGUF carries no chat template of its own."""
+        info = self.engine.info
+        if info.template_source == "gguf":
+            return None
+        return f"{info.name} has no chat template; using {info.template_source}"
+
     def system_prompt(self, system: str | None) -> str | None:
         """R1 distills are told to work without a system prompt: drop it for them."""
         if system and self.entry is not None and not self.entry.system_prompt:

@@ -169,3 +169,17 @@ def test_v1_database_is_migrated_keeping_its_rows(tmp_path):
     store = Store(path)
     assert store.conversations()[0].title == "old" and store.conversations()[0].source == "chat"
     assert store._conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_batch_skips_a_question_too_long_for_the_context_and_goes_on(
+    smollm2_path, isolated_home, tmp_path
+):
+    questions = tmp_path / "q.jsonl"
+    long = json.dumps({"question": "word " * 300})
+    questions.write_text(f'{long}\n{{"question": "What is 2+2?", "answer": "4"}}\n')
+    r = localthink("ask", "--file", str(questions), "-m", str(smollm2_path), "--ctx", "128",
+                   "--max-tokens", "4", home=isolated_home)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "[1/2] ! skipped:" in r.stdout and "raise --ctx" in r.stdout
+    assert "[2/2]" in r.stdout  # before, the first question's error ended the whole run
+    assert "1 replies" in r.stderr and "1 skipped (prompt too long" in r.stderr

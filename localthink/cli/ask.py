@@ -14,6 +14,7 @@ from localthink.cli.options import (
     add_model_flags,
     add_sampling_flags,
     load_options,
+    positive,
     sampling,
 )
 from localthink.engine.protocol import AnswerDelta, Done, ReplyStats, ThinkDelta
@@ -32,7 +33,7 @@ def add_parser(sub) -> None:
     add_budget_flags(p)
     p.add_argument("--answer", help="reference answer: the reply is checked and the verdict stored")
     p.add_argument("--file", help='batch: a JSONL file of {"question", "answer"?} lines')
-    p.add_argument("--runs", type=int, default=1, help="batch: ask every question K times")
+    p.add_argument("--runs", type=positive, default=1, help="batch: ask every question K times")
     p.add_argument(
         "--no-save", action="store_true", help="do not keep this reply in the chat store"
     )
@@ -102,6 +103,8 @@ def _run(args: argparse.Namespace, cancel: threading.Event) -> ReplyStats | None
     model = opened.resolved.model
     if opened.warning:
         print(f"localthink: warning: {opened.warning}", file=sys.stderr)
+    if opened.template_notice:
+        print(f"localthink: note: {opened.template_notice}", file=sys.stderr)
     if opened.resolved.how in ("default", "configured"):
         print(f"localthink: using {model.name} ({model.path})", file=sys.stderr)
     session = Session(

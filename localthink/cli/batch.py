@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from localthink.cli.options import load_options, sampling
-from localthink.errors import LocalthinkError
+from localthink.errors import LocalthinkError, PromptTooLongError
 
 
 def read_questions(path: Path) -> list[dict]:
@@ -50,7 +50,9 @@ def run_batch(args: argparse.Namespace, cancel: threading.Event) -> int:
     opened = open_model(args.model, load_options(args))
     name = opened.resolved.model.name
     print(f"localthink: {len(questions)} questions × {args.runs} on {name}", file=sys.stderr)
-    results = []
+    results, skipped = [], 0
+    if opened.template_notice:
+        print(f"localthink: note: {opened.template_notice}", file=sys.stderr)
     with open_store_unless(args.no_save) as store:
         total = len(questions) * args.runs
         for i, q in enumerate(q for q in questions for _ in range(args.runs)):
@@ -59,15 +61,23 @@ def run_batch(args: argparse.Namespace, cancel: threading.Event) -> int:
             session = Session(
                 opened.engine, opened.params(sampling(args)), opened.system_prompt(args.system)
             )
-            done, message_id, correct = ask_and_record(
-                store,
-                session,
-                q["question"],
-                model=name,
-                source="batch",
-                reference=q["answer"],
-                cancel=cancel,
-            )
+            try:
+                done, message_id, correct = ask_and_record(
+                    store,
+                    session,
+                    q["question"],
+                    model=name,
+                    source="batch",
+                    reference=q["answer"],
+                    cancel=cancel,
+                )
+            except PromptTooLongError as exc:  # this question only: the others still fit
+                skipped += 1
+                if args.json:
+                    print(json.dumps({"question": q["question"], "error": str(exc)}), flush=True)
+                else:
+                    print(f"[{i + 1}/{total}] ! skipped: {exc}", flush=True)
+                continue
             s = done.stats
             results.append((s, correct))
             if args.json:
@@ -96,8 +106,10 @@ def run_batch(args: argparse.Namespace, cancel: threading.Event) -> int:
     judged = [c for _, c in results if c is not None]
     mean_think = sum(s.thinking_tokens for s, _ in results) / max(1, len(results))
     accuracy = f"{sum(judged)}/{len(judged)} correct · " if judged else ""
+    too_long = f" · {skipped} skipped (prompt too long for --ctx)" if skipped else ""
     print(
-        f"localthink: {len(results)} replies · {accuracy}mean thinking {mean_think:.0f} tok",
+        f"localthink: {len(results)} replies · {accuracy}mean thinking {mean_think:.0f} tok"
+        f"{too_long}",
         file=sys.stderr,
     )
     if cancel.is_set():

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from localthink.cli.options import add_model_flags, add_sampling_flags, load_options, sampling
+from localthink.cli.options import (
+    add_budget_flags,
+    add_model_flags,
+    add_sampling_flags,
+    load_options,
+    sampling,
+)
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("chat", help="open the chat app (the default)")
     add_model_flags(p)
     add_sampling_flags(p)
+    add_budget_flags(p)  # for every reply; Ctrl+B changes the cap in the app
     p.set_defaults(run=run)
 
 

@@ -8,7 +8,13 @@ import sys
 import threading
 from dataclasses import replace
 
-from localthink.cli.options import add_model_flags, add_sampling_flags, load_options, sampling
+from localthink.cli.options import (
+    add_budget_flags,
+    add_model_flags,
+    add_sampling_flags,
+    load_options,
+    sampling,
+)
 from localthink.errors import LocalthinkError
 
 
@@ -17,6 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("question")
     add_model_flags(p)
     add_sampling_flags(p)
+    add_budget_flags(p, cap=False)  # the budgets are --budgets' list
     p.add_argument("--models", help="comma-separated models (default: --model or the default)")
     p.add_argument("--budgets", help="comma-separated thinking budgets; 'none' = unlimited")
     p.add_argument("--answer", help="reference answer, to mark each reply correct or not")

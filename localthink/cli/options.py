@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from localthink.engine.protocol import LoadOptions, SamplingParams
+from localthink.errors import LocalthinkError
 
 
 def positive(text: str) -> int:
@@ -18,6 +19,17 @@ def positive(text: str) -> int:
     return value
 
 
+def not_negative(text: str) -> int:
+    """An argparse type: a whole number of at least 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 0")
+    return value
+
+
 def add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-m",
@@ -25,9 +37,9 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
         help="registry name or path to a .gguf (default: configured or smallest local)",
     )
     p.add_argument(
-        "--ctx", type=int, help="context window in tokens (default: model's, at most 8192)"
+        "--ctx", type=positive, help="context window in tokens (default: model's, at most 8192)"
     )
-    p.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    p.add_argument("--threads", type=positive, help="CPU threads (default: physical cores)")
     p.add_argument(
         "--gpu-layers",
         type=int,
@@ -37,7 +49,9 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
 
 def add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--max-tokens", type=int, help="most tokens to generate (default: the model's, else 2048)"
+        "--max-tokens",
+        type=positive,
+        help="most tokens to generate (default: the model's, else 2048)",
     )
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the model's)")
     p.add_argument("--top-p", type=float, help="nucleus sampling (default: the model's)")
@@ -46,25 +60,42 @@ def add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--system", help="system prompt (ignored for models that advise against one)")
 
 
-def add_budget_flags(p: argparse.ArgumentParser) -> None:
+def add_budget_flags(p: argparse.ArgumentParser, *, cap: bool = True) -> None:
+    """--think-budget (unless the command has its own list of budgets), --min-think, --no-think."""
+    if cap:
+        p.add_argument(
+            "--think-budget",
+            type=not_negative,
+            metavar="N",
+            help="cap thinking at N tokens, then make the model answer (0 = no thinking)",
+        )
     p.add_argument(
-        "--think-budget",
-        type=int,
+        "--min-think",
+        type=positive,
         metavar="N",
-        help="cap thinking at N tokens, then make the model answer (0 = no thinking)",
-    )
-    p.add_argument(
-        "--min-think", type=int, metavar="N", help="keep the model thinking for at least N tokens"
+        help="keep the model thinking for at least N tokens",
     )
     p.add_argument("--no-think", action="store_true", help="skip thinking (empty think block)")
 
 
 def load_options(args: argparse.Namespace) -> LoadOptions:
-    for name in ("ctx", "threads", "max_tokens", "runs"):
-        value = getattr(args, name, None)
-        if value is not None and value < 1:
-            raise SystemExit(f"localthink: error: --{name.replace('_', '-')} must be at least 1")
-    return LoadOptions(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
+    """The flags, else config.toml's `ctx`, `threads` and `gpu_layers`, else the engine's own."""
+    from localthink.config import load_settings
+
+    settings = load_settings()
+
+    def pick(flag, setting, name: str, least: int):
+        if flag is not None:
+            return flag
+        if setting is not None and (not isinstance(setting, int) or setting < least):
+            raise LocalthinkError(f"config.toml: {name} must be a whole number of at least {least}")
+        return setting
+
+    return LoadOptions(
+        n_ctx=pick(args.ctx, settings.ctx, "ctx", 1),
+        n_threads=pick(args.threads, settings.threads, "threads", 1),
+        n_gpu_layers=pick(args.gpu_layers, settings.gpu_layers, "gpu_layers", -1),
+    )
 
 
 def sampling(args: argparse.Namespace) -> SamplingParams:

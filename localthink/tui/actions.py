@@ -28,6 +28,19 @@ KEYS = [
 BUDGETS: list[int | None] = [None, 0, 256, 1024]
 
 
+def budget_label(params) -> str:
+    """What the status bar says of the thinking controls ("" when there are none)."""
+    if params.no_think or params.think_budget == 0:
+        label = "no thinking"
+    elif params.think_budget is not None:
+        label = f"{params.think_budget} tokens"
+    else:
+        label = ""
+    if params.min_think and label != "no thinking":
+        label = ", ".join(x for x in (label, f"at least {params.min_think}") if x)
+    return label
+
+
 class ChatActions:
     """Mixed into ChatApp: uses its store, session, streaming state and widgets."""
 
@@ -140,12 +153,13 @@ class ChatActions:
             else 0
         )
         budget = BUDGETS[(i + 1) % len(BUDGETS)]
-        self.user_params = replace(self.user_params, think_budget=budget)
+        # the key steps through the caps; a --no-think from the command line gives way to them
+        self.user_params = replace(self.user_params, think_budget=budget, no_think=False)
         if self.session is not None:
-            self.session.params = replace(self.session.params, think_budget=budget)
-        label = {None: "unlimited", 0: "no thinking"}.get(budget, f"{budget} tokens")
-        self.query_one(StatusBar).budget = "" if budget is None else label
-        self.notify(f"Thinking budget: {label}")
+            self.session.params = replace(self.session.params, think_budget=budget, no_think=False)
+        label = budget_label(self.user_params)
+        self.query_one(StatusBar).budget = label
+        self.notify(f"Thinking budget: {label or 'unlimited'}")
 
     def action_stats(self) -> None:
         from localthink.tui.screens.stats import StatsScreen

@@ -18,7 +18,7 @@ from localthink.chat import OpenedModel, Session, Turn
 from localthink.engine.protocol import Done, ReplyStats, SamplingParams
 from localthink.errors import LocalthinkError, StoreError
 from localthink.store.db import Store, open_store
-from localthink.tui.actions import KEYS, ChatActions
+from localthink.tui.actions import KEYS, ChatActions, budget_label
 from localthink.tui.streaming import EventBuffer
 from localthink.tui.widgets.messages import EmptyState, UserMessage
 from localthink.tui.widgets.prompt import PromptInput
@@ -63,6 +63,7 @@ class ChatApp(ChatActions, App):
         self.load_options = load_options
         self.user_params = params
         self.system = system
+        self.search = ""  # what the sidebar's search box holds
         self.opener = opener or self._open_real
         self.store = store
         self.opened: OpenedModel | None = None
@@ -97,6 +98,7 @@ class ChatApp(ChatActions, App):
         self.refresh_sidebar()
         self.query_one(EmptyState).describe(self.model_spec or "default model", loaded=False)
         self.query_one(PromptInput).focus()
+        self.query_one(StatusBar).budget = budget_label(self.user_params)
         self.set_interval(DRAIN_INTERVAL, self.drain)
         self.load_model(self.model_spec)
 
@@ -138,8 +140,8 @@ class ChatApp(ChatActions, App):
         self.session = self._session_for_current()
         if opened.warning:
             self.notify(opened.warning, title="Memory", severity="warning", timeout=10)
-        if info.template_source != "gguf":
-            self.notify(f"{info.name} has no chat template; using {info.template_source}")
+        if opened.template_notice:
+            self.notify(opened.template_notice)
 
     def _session_for_current(self) -> Session | None:
         if self.opened is None:
@@ -161,8 +163,11 @@ class ChatApp(ChatActions, App):
 
     # conversations
 
-    def refresh_sidebar(self, search: str = "") -> None:
-        self.query_one(Sidebar).show(self.store.conversations(search), self.conversation_id)
+    def refresh_sidebar(self, search: str | None = None) -> None:
+        """Reload the list; it keeps the search typed in its box unless given another."""
+        if search is not None:
+            self.search = search
+        self.query_one(Sidebar).show(self.store.conversations(self.search), self.conversation_id)
 
     async def show_conversation(self, conversation_id: int | None) -> None:
         self.conversation_id = conversation_id
@@ -241,7 +246,10 @@ class ChatApp(ChatActions, App):
             status="streaming",
         )
         self.store.set_outcome(
-            message_id, think_budget=params.think_budget, no_think=int(params.think_budget == 0)
+            message_id,
+            think_budget=params.think_budget,
+            min_think=params.min_think,
+            no_think=int(params.no_think or params.think_budget == 0),
         )
         return message_id
 

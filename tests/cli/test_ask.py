@@ -171,3 +171,44 @@ def test_llama_cpp_loads_before_numpy(smollm2_path, isolated_home):
     done = [line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if "|" in line]
     assert "llama_cpp.llama_cpp" in done and "numpy" in done
     assert done.index("llama_cpp.llama_cpp") < done.index("numpy")
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--ctx", "0"],
+        ["--max-tokens", "0"],
+        ["--threads", "-1"],
+        ["--think-budget", "-5"],
+        ["--min-think", "0"],
+        ["--runs", "0"],
+    ],  # fmt: skip
+)
+def test_counts_out_of_range_are_usage_errors(flags, isolated_home):
+    r = localthink("ask", *flags, "hi", home=isolated_home)
+    assert r.returncode == 2 and "usage:" in r.stderr and flags[0] in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_config_toml_sets_the_context_and_a_flag_overrides_it(isolated_home):
+    config = isolated_home / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("ctx = 64\n")
+    long_question = "word " * 300
+    r = localthink("ask", "--max-tokens", "2", long_question, home=isolated_home)
+    assert r.returncode == 2 and "raise --ctx" in r.stderr  # 64 tokens from config.toml
+    r = localthink("ask", "--ctx", "1024", "--max-tokens", "2", long_question, home=isolated_home)
+    assert r.returncode == 0, r.stderr
+    config.write_text("threads = 0\n")
+    r = localthink("ask", "hi", home=isolated_home)
+    assert r.returncode == 2 and "config.toml: threads must be" in r.stderr
+
+
+def test_a_gguf_without_a_chat_template_is_noted(smollm2_path, tmp_path, isolated_home):
+    from localthink.models.gguf_file import copy_gguf
+
+    bare = tmp_path / "bare.gguf"
+    copy_gguf(smollm2_path, bare, remove=("tokenizer.chat_template",))
+    r = localthink("ask", "-m", str(bare), "--max-tokens", "2", "hi", home=isolated_home)
+    assert r.returncode == 0, r.stderr
+    assert "note: bare has no chat template; using fallback (ChatML)" in r.stderr

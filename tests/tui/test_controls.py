@@ -1,0 +1,68 @@
+"""Sidebar search and the thinking controls, driven by Pilot with the scripted engine."""
+
+from __future__ import annotations
+
+from localthink.engine.protocol import SamplingParams
+from localthink.store.db import Store
+from localthink.tui.app import ChatApp
+from localthink.tui.widgets.sidebar import ConversationItem
+from localthink.tui.widgets.status import StatusBar
+from tests.scripted_engine import ANSWER, THINK, ScriptedEngine, scripted_opener
+
+
+async def settle(pilot, condition):
+    for _ in range(300):
+        await pilot.pause(0.02)
+        if condition():
+            return
+    raise AssertionError("app did not settle")
+
+
+def listed(app) -> list[str]:
+    return [item.conversation.title for item in app.query(ConversationItem)]
+
+
+async def test_the_sidebar_keeps_its_search_after_a_reply(tmp_path):
+    store = Store(tmp_path / "c.db")
+    for title in ("Rivers of Europe", "Prime numbers", "River deltas"):
+        store.new_conversation(title, "scripted-r1")
+    app = ChatApp(opener=scripted_opener(ScriptedEngine(THINK + ANSWER)), store=store)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await settle(pilot, lambda: app.session is not None)
+        await pilot.press("ctrl+f", *"River")
+        await settle(pilot, lambda: len(listed(app)) == 2)
+        await pilot.click(ConversationItem)
+        await settle(pilot, lambda: app.conversation_id is not None)
+        app.query_one("#prompt").load_text("Which is longest?")
+        app.query_one("#prompt").focus()
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.streaming is None and store.messages(app.conversation_id))
+        await pilot.pause(0.1)
+        # before, every reply reloaded the full list while the box still said "River"
+        assert sorted(listed(app)) == ["River deltas", "Rivers of Europe"]
+        assert app.query_one("#search").value == "River"
+
+
+async def test_thinking_flags_show_in_the_status_bar_and_are_stored(tmp_path):
+    store = Store(tmp_path / "c.db")
+    app = ChatApp(
+        opener=scripted_opener(ScriptedEngine(THINK + ANSWER)),
+        store=store,
+        params=SamplingParams(no_think=True),
+    )
+    async with app.run_test(size=(110, 30)) as pilot:
+        await settle(pilot, lambda: app.session is not None)
+        assert app.query_one(StatusBar).budget == "no thinking"
+        assert app.session.params.no_think
+        app.query_one("#prompt").load_text("What is 17 × 23?")
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.streaming is None and app.conversation_id)
+        row = store._conn.execute(
+            "SELECT no_think FROM messages WHERE role = 'assistant'"
+        ).fetchone()
+        assert row[0] == 1
+        await pilot.press("ctrl+b")  # the key's caps take over from --no-think
+        assert app.query_one(StatusBar).budget == "no thinking"  # unlimited → no thinking
+        assert app.session.params.think_budget == 0 and not app.session.params.no_think
+        await pilot.press("ctrl+b")
+        assert app.query_one(StatusBar).budget == "256 tokens"
