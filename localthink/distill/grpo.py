@@ -21,6 +21,7 @@ from localthink.distill.grpo_objective import (
     LOSSES,
     completion_mask,
     group_advantages,
+    group_share,
     policy_loss,
     token_logprobs,
 )
@@ -257,7 +258,7 @@ def grpo(
                     logp, old[g], adv[rows], mask[rows], cfg.loss, cfg.clip_eps, cfg.beta,
                     ref_logp, cfg.max_new_tokens,
                 )  # fmt: skip
-                (loss / len(batch)).backward()
+                (loss * group_share(mask, rows, cfg.loss, len(batch))).backward()
                 losses.append(float(loss.detach()))
                 if kl is not None:
                     kls.append(float(kl))

@@ -79,6 +79,15 @@ def policy_loss(
     return value, kl
 
 
+def group_share(mask, rows: slice, loss: str, groups: int) -> float:
+    """The weight of one group's loss in the step, so the groups (one forward each, to bound
+    memory) add up to the loss of the whole batch at once: equal shares, except for `dapo`,
+    whose mean is over every token of the batch (a group's share is its share of tokens)."""
+    if loss == "dapo":
+        return float(mask[rows].sum()) / max(1.0, float(mask.sum()))
+    return 1 / groups
+
+
 def completion_mask(completions, eos_ids: set[int]):
     """1 up to and including the first end-of-sequence token of each completion, else 0."""
     import torch

@@ -17,6 +17,7 @@ from localthink.distill.grpo import GRPOConfig, grpo  # noqa: E402
 from localthink.distill.grpo_objective import (  # noqa: E402
     completion_mask,
     group_advantages,
+    group_share,
     policy_loss,
 )
 from localthink.distill.rewards import accuracy, format_reward, parse_rewards  # noqa: E402
@@ -80,6 +81,25 @@ def test_loss_variants_weigh_tokens_as_documented():
     _, kl0 = policy_loss(logp, logp.detach(), adv, mask, beta=0.1, ref_logp=torch.zeros(2, 4))
     _, kl1 = policy_loss(logp, logp.detach(), adv, mask, beta=0.1, ref_logp=torch.ones(2, 4))
     assert float(kl0) == 0.0 and float(kl1) > 0.5
+
+
+@pytest.mark.parametrize("loss", ["grpo", "dapo", "dr_grpo"])
+def test_groups_weighed_by_their_share_add_up_to_the_whole_batch(loss):
+    """One forward per group (bounded memory) must give the gradient of the whole batch:
+    before, dapo averaged tokens within each group and then the groups."""
+    gen = torch.Generator().manual_seed(0)
+    logp = torch.randn(6, 5, generator=gen)
+    old = logp + 0.1 * torch.randn(6, 5, generator=gen)
+    adv = torch.randn(6, generator=gen)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 0, 0, 0],
+                         [1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 0, 0, 0, 0]])  # fmt: skip
+    whole, _ = policy_loss(logp, old, adv, mask, loss, max_new_tokens=5)
+    parts = 0.0
+    for g in range(3):
+        rows = slice(2 * g, 2 * g + 2)
+        part, _ = policy_loss(logp[rows], old[rows], adv[rows], mask[rows], loss, max_new_tokens=5)
+        parts += part * group_share(mask, rows, loss, 3)
+    assert float(parts) == pytest.approx(float(whole), rel=1e-6)
 
 
 def test_completion_mask_stops_after_the_first_end_token():
