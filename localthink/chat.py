@@ -100,15 +100,19 @@ def open_model(spec: str | None, load_options=None, *, subprocess: bool = False)
     from localthink.models.fit import fit_warning
 
     resolved = resolve_model(spec)
-    warning = fit_warning(resolved.model.size_bytes)
     entry = resolved.model.entry
     if subprocess:  # this process never loads llama.cpp: the child does
         from localthink.engine.subprocess_engine import SubprocessEngine as LlamaEngine
     else:
         from localthink.engine.llama import LlamaEngine
+    options = load_options or LoadOptions()
+    # after the engine's import: reading the GGUF loads numpy, which must come after llama.cpp
+    warning = fit_warning(
+        resolved.model.size_bytes, resolved.model.path, options.n_ctx, options.n_gpu_layers
+    )
     engine = LlamaEngine(
         resolved.model.path,
-        load_options or LoadOptions(),
+        options,
         tags=entry.tags if entry else ThinkTags(),
         name=resolved.model.name,
     )

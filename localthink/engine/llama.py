@@ -32,6 +32,7 @@ from localthink.engine.reply import ReplyBuilder
 from localthink.engine.splitter import Phase
 from localthink.engine.template import ChatTemplate, template_for
 from localthink.errors import GenerationError, ModelLoadError, PromptTooLongError
+from localthink.models.fit import gpu_layers_that_fit, gpu_memory_bytes
 from localthink.models.gguf_file import GGUFInfo, read_gguf_info
 
 DEFAULT_CTX = 8192
@@ -97,10 +98,10 @@ class LlamaEngine:
         from localthink.engine.llama_log import quiet_llama_logs
 
         quiet_llama_logs()
-        self._gpu_layers = options.n_gpu_layers
-        if self._gpu_layers is None:
-            self._gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0
         n_ctx = options.n_ctx or min(self.gguf.context_length or DEFAULT_CTX, DEFAULT_CTX)
+        self._gpu_layers = options.n_gpu_layers  # the user's --gpu-layers, used as is
+        if self._gpu_layers is None:
+            self._gpu_layers = self._layers_that_fit(n_ctx)
         try:
             return llama_cpp.Llama(
                 model_path=str(self.gguf.path),
@@ -111,6 +112,16 @@ class LlamaEngine:
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(f"{self.gguf.path}: llama.cpp could not load it ({exc})") from None
+
+    def _layers_that_fit(self, n_ctx: int) -> int:
+        """As many blocks as free VRAM holds; all (-1) when VRAM cannot be read, as
+        llama.cpp itself would, so a GPU nvidia-smi cannot see still gets used."""
+        if not llama_cpp.llama_supports_gpu_offload():
+            return 0
+        vram = gpu_memory_bytes()
+        if vram is None:
+            return -1
+        return gpu_layers_that_fit(self.gguf.path, vram, n_ctx)
 
     @property
     def n_ctx(self) -> int:
