@@ -52,6 +52,9 @@ def main() -> None:
             "2048",
             "--verbose",
             "False",
+            # by default it cuts a running stream short when the next request arrives
+            "--interrupt_requests",
+            "False",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

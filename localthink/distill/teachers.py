@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
@@ -48,6 +49,23 @@ class Teacher(Protocol):
     ) -> Sample: ...
 
 
+class _Retry(Exception):
+    """A failure worth asking again: `wait` is what the server asked for, if anything."""
+
+    def __init__(self, reason: str, wait: float = 0.0) -> None:
+        super().__init__(reason)
+        self.reason, self.wait = reason, wait
+
+
+@dataclass
+class _Reply:
+    content: str
+    reasoning: str
+    usage: dict
+    finish_reason: str
+    chunks: int = 0  # streamed deltas with text: a token count when usage is missing
+
+
 class OpenAITeacher:
     """POST /chat/completions on any OpenAI-compatible server (DeepSeek, vLLM, llama.cpp…)."""
 
@@ -61,6 +79,7 @@ class OpenAITeacher:
         retries: int = 5,
         timeout: float = 600.0,
         backoff: float = 1.0,
+        stream: bool = True,
     ) -> None:
         import httpx
 
@@ -68,26 +87,84 @@ class OpenAITeacher:
         self.model = model
         key = os.environ.get(api_key_env, "")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
+        # httpx's read timeout is per read: streamed, it is the longest silence between chunks
         self.client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
+        self.stream = stream
 
-    def _post(self, body: dict, cancel: threading.Event | None = None) -> dict:
+    def _check(self, r) -> None:
+        """Raise for an HTTP error: `_Retry` for one that may pass, else one line."""
+        if r.status_code in RETRY_STATUS:
+            raise _Retry(f"HTTP {r.status_code}", float(r.headers.get("Retry-After", 0) or 0))
+        if r.status_code >= 400:
+            raise TeacherUnavailable(f"{self.name} refused: HTTP {r.status_code} {r.text[:120]}")
+
+    def _complete(self, body: dict, cancel: threading.Event) -> _Reply:
+        r = self.client.post("/chat/completions", json=body)
+        self._check(r)
+        data = r.json()
+        try:
+            choice = data["choices"][0]
+            message = choice["message"]
+        except (KeyError, IndexError, TypeError):
+            raise TeacherUnavailable(f"{self.name} sent a reply without choices") from None
+        return _Reply(
+            message.get("content") or "",
+            message.get("reasoning_content") or message.get("reasoning") or "",
+            data.get("usage") or {},
+            choice.get("finish_reason") or "stop",
+        )
+
+    def _stream(self, body: dict, cancel: threading.Event) -> _Reply:
+        """Read server-sent events; a stream without a finish_reason is cut short: ask again."""
+        content: list[str] = []
+        reasoning: list[str] = []
+        usage: dict = {}
+        finish, done, chunks = None, False, 0
+        with self.client.stream("POST", "/chat/completions", json=body) as r:
+            if r.status_code >= 400:
+                r.read()
+                self._check(r)
+            for line in r.iter_lines():
+                if cancel.is_set():  # between chunks, so Ctrl-C stops a long reply midway
+                    raise Cancelled
+                if not line.startswith("data:"):  # blank lines, `: keep-alive`, `event:`
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    done = True
+                    break
+                chunk = json.loads(payload)
+                if not isinstance(chunk, dict):
+                    raise ValueError("a chunk that is not an object")
+                if chunk.get("error"):  # vLLM and llama.cpp report failures mid-stream so
+                    raise _Retry(f"error mid-reply: {str(chunk['error'])[:80]}")
+                usage = chunk.get("usage") or usage
+                for choice in (chunk.get("choices") or [])[:1]:
+                    delta = choice.get("delta") or {}
+                    text = delta.get("content") or ""
+                    thought = delta.get("reasoning_content") or delta.get("reasoning") or ""
+                    content.append(text)
+                    reasoning.append(thought)
+                    chunks += bool(text or thought)
+                    finish = choice.get("finish_reason") or finish
+        if finish is None:  # llama-cpp-python's server ends a stream it interrupts with [DONE]
+            raise _Retry("the server ended the stream early" if done else "the stream broke off")
+        return _Reply("".join(content), "".join(reasoning), usage, finish, chunks)
+
+    def _ask(self, body: dict, cancel: threading.Event | None = None) -> _Reply:
+        """One reply, asked again on 429/5xx/timeouts/drops with exponential backoff."""
         import httpx
 
         cancel = cancel or threading.Event()
+        request = self._stream if body.get("stream") else self._complete
         for attempt in range(self.retries + 1):
             if cancel.is_set():
                 raise Cancelled
             try:
-                r = self.client.post("/chat/completions", json=body)
-                if r.status_code not in RETRY_STATUS:
-                    if r.status_code >= 400:
-                        raise TeacherUnavailable(
-                            f"{self.name} refused: HTTP {r.status_code} {r.text[:120]}"
-                        )
-                    return r.json()
-                wait = float(r.headers.get("Retry-After", 0) or 0)
-                reason = f"HTTP {r.status_code}"
+                return request(body, cancel)
+            except _Retry as exc:
+                wait, reason = exc.wait, exc.reason
             except httpx.TimeoutException:  # a slow teacher may answer the next time
                 wait, reason = 0.0, f"no reply within {self.timeout:g} s, see --timeout"
             except (httpx.TransportError, ValueError) as exc:  # refused, dropped, bad JSON
@@ -108,12 +185,14 @@ class OpenAITeacher:
         seed: int,
         cancel: threading.Event | None = None,
     ) -> Sample:
-        body = {
+        body: dict = {
             "model": self.model,
             "messages": [{"role": "user", "content": prompt}],
             "seed": seed,
-            "stream": False,
+            "stream": self.stream,
         }
+        if self.stream:  # servers that know it send usage in a last chunk; others ignore it
+            body["stream_options"] = {"include_usage": True}
         for key, name in (
             ("temperature", "temperature"),
             ("top_p", "top_p"),
@@ -123,26 +202,21 @@ class OpenAITeacher:
             if value is not None:
                 body[name] = value
         started = time.perf_counter()
-        data = self._post(body, cancel)
-        try:
-            choice = data["choices"][0]
-            message = choice["message"]
-        except (KeyError, IndexError, TypeError):
-            raise TeacherUnavailable(f"{self.name} sent a reply without choices") from None
-        content = message.get("content") or ""
-        reasoning = message.get("reasoning_content") or message.get("reasoning")
-        if reasoning:  # the server split the thinking out itself (DeepSeek API, vLLM, …)
-            thinking, answer, closed = reasoning.strip(), content.strip(), True
+        reply = self._ask(body, cancel)
+        if reply.reasoning:  # the server split the thinking out itself (DeepSeek API, vLLM, …)
+            thinking, answer, closed = reply.reasoning.strip(), reply.content.strip(), True
         else:
-            split = split_reply(content)
+            split = split_reply(reply.content)
             thinking, answer, closed = split.thinking, split.answer, split.thinking_closed
-        usage = data.get("usage") or {}
+        usage = reply.usage
+        # without usage, llama.cpp-style servers still stream one token per chunk
+        completion = usage.get("completion_tokens", reply.chunks)
         return Sample(
             thinking,
             answer,
             int(usage.get("prompt_tokens", 0)),
-            int(usage.get("completion_tokens", 0)),
-            choice.get("finish_reason") or "stop",
+            int(completion),
+            reply.finish_reason,
             time.perf_counter() - started,
             closed,
         )
@@ -191,13 +265,23 @@ class GGUFTeacher:
         )
 
 
-def make_teacher(spec: str, model: str | None, retries: int = 5, timeout: float = 600.0) -> Teacher:
-    """`openai:URL` (needs --model) or `gguf:PATH_OR_NAME`; `timeout` is per openai: request."""
+def make_teacher(
+    spec: str,
+    model: str | None,
+    retries: int = 5,
+    timeout: float = 600.0,
+    stream: bool = True,
+) -> Teacher:
+    """`openai:URL` (needs --model) or `gguf:PATH_OR_NAME`.
+
+    `timeout` bounds each openai: read: the whole reply when not streamed, the silence
+    between chunks when streamed.
+    """
     kind, _, rest = spec.partition(":")
     if kind == "openai" and rest:
         if not model:
             raise LocalthinkError("an openai: teacher needs --model (the server's model name)")
-        return OpenAITeacher(rest, model, retries=retries, timeout=timeout)
+        return OpenAITeacher(rest, model, retries=retries, timeout=timeout, stream=stream)
     if kind == "gguf" and rest:
         return GGUFTeacher(rest)
     raise LocalthinkError(f"--teacher {spec!r}: expected openai:URL or gguf:PATH_OR_NAME")

@@ -173,6 +173,9 @@ def llama_server(smollm2_path):
             "2048",
             "--verbose",
             "False",
+            # by default it cuts a running stream short when the next request arrives
+            "--interrupt_requests",
+            "False",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
