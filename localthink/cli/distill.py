@@ -46,7 +46,15 @@ def add_parser(sub) -> None:
         type=positive,
         default=600,
         metavar="SECONDS",
-        help="how long to wait for one openai: reply before retrying (default 600)",
+        help="longest silence from an openai: server before a retry: between streamed chunks,"
+        " or for a whole reply with --no-stream (default 600)",
+    )
+    r.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="stream openai: replies, --timeout then bounds the gap between chunks "
+        "(default; --no-stream for servers without it)",
     )
     r.add_argument("--split", default="train", help="train, test or all")
     r.set_defaults(run=run_traces_cmd)
@@ -82,12 +90,16 @@ def add_parser(sub) -> None:
     e = dsub.add_parser("eval", help="pass@1 and thinking length on held-out tasks")
     e.add_argument("model", help="the student (name, path or .gguf)")
     e.add_argument("--tasks", required=True, help="tasks JSONL (its test split is used)")
-    e.add_argument("--samples", type=int, default=4, help="samples per task (pass@1 = mean)")
+    e.add_argument("--samples", type=positive, default=4, help="samples per task (pass@1 = mean)")
     e.add_argument(
-        "--against", default="", help="comma-separated models to compare (base, teacher)"
+        "--against",
+        default="",
+        help="comma-separated models to compare (base, teacher): NAME, PATH, gguf:NAME "
+        "or openai:URL",
     )
-    e.add_argument("--max-tokens", type=int, default=2048)
-    e.add_argument("--limit", type=int, help="only the first N test tasks")
+    e.add_argument("--teacher-model", help="model name on an openai: server in --against")
+    e.add_argument("--max-tokens", type=positive, default=2048)
+    e.add_argument("--limit", type=positive, help="only the first N test tasks")
     e.set_defaults(run=run_eval)
 
     rr = dsub.add_parser("run", help="every stage from a recipe TOML (resumable)")
@@ -132,7 +144,9 @@ def run_traces_cmd(args: argparse.Namespace) -> int:
     tasks = read_tasks(Path(args.tasks))
     if args.split != "all":
         tasks = [t for t in tasks if t.split == args.split]
-    teacher = make_teacher(args.teacher, args.model, retries=args.retries, timeout=args.timeout)
+    teacher = make_teacher(
+        args.teacher, args.model, retries=args.retries, timeout=args.timeout, stream=args.stream
+    )
     params = SamplingParams(
         max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p
     )
@@ -268,22 +282,36 @@ def run_eval(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from localthink.distill.evaluate import evaluate, write_results
+    from localthink.distill.evaluate import check_spec, evaluate, write_results
     from localthink.distill.tasks import read_tasks
     from localthink.engine.protocol import SamplingParams
     from localthink.store.db import open_store
 
-    tasks = [t for t in read_tasks(Path(args.tasks)) if t.split == "test"] or read_tasks(
-        Path(args.tasks)
-    )
+    if args.model.startswith("openai:"):  # its JSON goes next to it: it must be a local file
+        raise LocalthinkError("the student is a local model; openai: belongs in --against")
+    specs = [args.model] + [s.strip() for s in args.against.split(",") if s.strip()]
+    for spec in specs:  # a typo in the last name must not wait for the first model's run
+        check_spec(spec, args.teacher_model)
+    every = read_tasks(Path(args.tasks))
+    if not every:
+        raise LocalthinkError(f"{args.tasks}: no tasks")
+    tasks = [t for t in every if t.split == "test"]
+    held_out = bool(tasks)
+    if not held_out:
+        print(
+            f"localthink: warning: {args.tasks} has no test-split tasks: evaluating on its "
+            f"{len(every)} training tasks, which are not held out",
+            file=sys.stderr,
+        )
+        tasks = every
     tasks = tasks[: args.limit] if args.limit else tasks
     params = SamplingParams(max_tokens=args.max_tokens)
-    specs = [args.model] + [s.strip() for s in args.against.split(",") if s.strip()]
     with open_store() as store:
-        results = [evaluate(spec, tasks, args.samples, params, store) for spec in specs]
-    table = Table(
-        title=f"{len(tasks)} held-out tasks × {args.samples} samples", title_justify="left"
-    )
+        results = [
+            evaluate(spec, tasks, args.samples, params, store, args.teacher_model) for spec in specs
+        ]
+    kind = "held-out" if held_out else "training (not held-out)"
+    table = Table(title=f"{len(tasks)} {kind} tasks × {args.samples} samples", title_justify="left")
     for col in ("model", "pass@1", "mean thinking tok", "mean answer tok"):
         table.add_column(col)
     for r in results:
@@ -294,7 +322,7 @@ def run_eval(args: argparse.Namespace) -> int:
             f"{r.mean_answer_tokens:.0f}",
         )
     Console().print(table)
-    target = Path(args.model)
+    target = Path(args.model.removeprefix("gguf:"))
     out = (target.parent if target.exists() else Path.cwd()) / f"{target.stem}.eval.json"
     write_results(results, out)
     print(f"→ {out} (also in `localthink stats`)")
