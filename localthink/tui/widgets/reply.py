@@ -10,6 +10,7 @@ from textual.widgets import Collapsible, Markdown, Static
 
 from localthink.engine.protocol import AnswerDelta, Done, Event, ReplyStats, ThinkDelta
 from localthink.store.db import StoredMessage
+from localthink.tui.widgets.math_text import math_parser
 
 now = time.monotonic  # module-level so snapshot tests can freeze the live timer
 
@@ -73,7 +74,8 @@ class ReplyView(Vertical):
         self.started = now()
         self.think_seconds: float | None = None
         self.thinking = ThinkingBlock(thinking, title, collapsed)
-        self.answer = Markdown(answer)
+        parser = math_parser()  # one per reply: textual asks the factory on every append
+        self.answer = Markdown(answer, parser_factory=lambda: parser)
         self.figures = Static(figures, classes="figures", markup=False)
         self.done: Done | None = None
 
