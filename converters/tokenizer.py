@@ -94,7 +94,7 @@ def write_tokenizer(
         w.add_tokenizer_pre(pre_tokenizer_name(folder, model_type))
         w.add_token_list(tokens)
         w.add_token_types(types)
-        w.add_token_merges(merges)
+        w.add_token_merges(merges or [_inert_merge(vocab)])
     for key, add in (
         ("bos_token", w.add_bos_token_id),
         ("eos_token", w.add_eos_token_id),
@@ -136,6 +136,17 @@ def _special_ids(folder: Path, tok_config: dict, vocab: dict, size: int) -> dict
             "or config.json (llama.cpp would not know where a reply ends)"
         )
     return ids
+
+
+def _inert_merge(vocab: dict) -> str:
+    """A merge whose result is no token, for a BPE vocabulary that has no merges (every
+    byte its own token): llama.cpp refuses a BPE vocabulary without a merges list, and
+    gguf-py cannot write an empty one. llama.cpp splits a merged piece that is not in the
+    vocabulary back into its bytes, so this merge changes no tokenization."""
+    for text in vocab:
+        if text + text not in vocab and " " not in text:
+            return f"{text} {text}"
+    raise CheckpointError("tokenizer.json: a BPE vocabulary with no merges and no usable token")
 
 
 def _first_id(value) -> int | None:

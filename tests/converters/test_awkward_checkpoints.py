@@ -121,3 +121,27 @@ def test_no_eos_anywhere_is_a_one_line_error(tokenizer_dir, tmp_path):
     assert "\n" not in message
     assert "no eos token in tokenizer_config.json, generation_config.json or config.json" in message
     assert not list(tmp_path.glob("*.gguf*"))
+
+
+def test_a_bpe_vocabulary_without_merges_loads_and_tokenizes_as_transformers(tmp_path):
+    """Every byte its own token (a made-up tokenizer, as the benchmarks use): llama.cpp
+    refused the GGUF ("cannot find tokenizer merges") until the converter wrote one."""
+    import llama_cpp
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    core = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)}, merges=[]))
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|im_end|>")
+    tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tok.save_pretrained(tmp_path / "tok")
+    tiny_checkpoint("qwen2", tmp_path / "tok", tmp_path / "ckpt")
+    gguf_path = tmp_path / "bytes.gguf"
+    convert_checkpoint(tmp_path / "ckpt", gguf_path, "f32")
+    llm = llama_cpp.Llama(str(gguf_path), vocab_only=True, verbose=False)
+    text = "héllo wörld, 17*23 = 391 ✓"
+    ids = llm.tokenize(text.encode(), add_bos=False, special=False)
+    assert ids == tok(text, add_special_tokens=False).input_ids
+    assert len(ids) == len(text.encode())  # one token per byte: the merge never applies
