@@ -20,10 +20,12 @@ OVERHEAD_BYTES = 300 * 2**20
 
 # VRAM that offloaded weights and KV cache may not use. llama.cpp also allocates its
 # compute buffers (activations for a 512-token batch) there, and the CUDA or Metal
-# context itself takes a few hundred MB that nvidia-smi still counted as free. Their
-# exact size depends on backend and batch; erring by one layer too few costs a little
-# speed, one too many makes the load fail.
-GPU_RESERVE_BYTES = 512 * 2**20
+# context itself takes memory that nvidia-smi still counted as free. Measured on an H100
+# (benchmarks/gpu_offload_fit.py, Qwen2.5-1.5B shape, f16, 8192-token context): 636 MiB
+# beyond weights, KV cache and logits with every layer offloaded, 749 MiB with some; 512
+# was too little. Erring by one layer too few costs a little speed, one too many makes
+# the load fail, so the reserve keeps about 300 MiB to spare on top of what was seen.
+GPU_RESERVE_BYTES = 1024 * 2**20
 # With the output layer on the GPU, the logits for a whole batch (n_vocab floats per
 # token) live there too: 100 MB for SmolLM2's vocabulary, 300 MB for Qwen's.
 UBATCH = 512
