@@ -140,4 +140,8 @@ async def test_budget_key_sets_the_budget_used_and_stored(tmp_path):
         await settle(pilot, lambda: isinstance(app.screen, StatsScreen))
         table = app.screen.query_one("#queries")
         assert table.row_count == 1
+        labels = [str(c.label) for c in table.columns.values()]
+        assert labels[-3:] == ["answer s", "stop", "correct"] and table.get_row_at(0)[-1] == "-"
+        models = app.screen.query_one("#models")
+        assert str(list(models.columns.values())[-1].label) == "accuracy"
         assert "thinking vs answer tokens" in str(app.screen.query_one("#chart").render())

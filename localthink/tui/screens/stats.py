@@ -40,8 +40,9 @@ class StatsScreen(ModalScreen[None]):
             return
         queries = self.query_one("#queries", DataTable)
         queries.add_columns(
-            "question", "model", "think tok", "answer tok", "ratio", "think s", "stop"
-        )
+            "question", "model", "think tok", "answer tok", "ratio", "think s", "answer s",
+            "stop", "correct",
+        )  # fmt: skip
         for r in (self.chat_rows or self.rows)[-50:]:
             queries.add_row(
                 r.question.replace("\n", " ")[:36],
@@ -50,11 +51,13 @@ class StatsScreen(ModalScreen[None]):
                 r.answer_tokens,
                 "-" if r.ratio is None else f"{r.ratio:.1f}",
                 f"{r.thinking_s:.1f}",
+                f"{r.answer_s:.1f}",
                 r.stop_reason,
+                {True: "yes", False: "no", None: "-"}[r.correct],
             )
         models = self.query_one("#models", DataTable)
         models.add_columns(
-            "model", "replies", "median think", "p90 think", "median ratio", "cut off"
+            "model", "replies", "median think", "p90 think", "median ratio", "cut off", "accuracy"
         )
         for m in summarise(self.rows):
             models.add_row(
@@ -64,4 +67,5 @@ class StatsScreen(ModalScreen[None]):
                 f"{m.p90_thinking:.0f}",
                 "-" if m.median_ratio is None else f"{m.median_ratio:.1f}",
                 f"{m.cut_off_share:.0%}",
+                "-" if m.accuracy is None else f"{m.accuracy:.0%} of {m.judged}",
             )
