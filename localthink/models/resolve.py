@@ -126,6 +126,12 @@ def resolve_model(spec: str | None, p: Paths | None = None) -> ResolvedModel:
                 return ResolvedModel(
                     LocalModel(display_name(entry, q.quant), path, entry, q.quant), "name"
                 )
+        gone = [q.path for q in wanted if q.path]
+        if gone:  # imported or distilled: there is nothing to pull
+            raise ModelNotFoundError(
+                f"model {spec}: its file {gone[0]} is gone; import it again"
+                f" (`localthink import FILE --name {name}`) or `localthink rm {name}`"
+            )
         raise ModelNotFoundError(f"model {spec} is not downloaded: run `localthink pull {spec}`")
     for model in local_models(p):
         if model.name == spec:

@@ -33,3 +33,18 @@ def test_registry_name_not_installed_says_how_to_pull():
 def test_path_that_does_not_exist():
     with pytest.raises(ModelNotFoundError, match="no such file"):
         resolve_model("/nowhere/model.gguf")
+
+
+def test_an_imported_model_whose_file_is_gone_says_to_import_it_again(
+    smollm2_path, tmp_path, isolated_home
+):
+    from localthink.models.user_registry import import_gguf
+
+    mine = tmp_path / "mine.gguf"
+    mine.write_bytes(smollm2_path.read_bytes())
+    import_gguf(mine, "mine")
+    assert resolve_model("mine").model.path == mine
+    mine.unlink()
+    with pytest.raises(ModelNotFoundError, match="its file .* is gone; import it again") as err:
+        resolve_model("mine")
+    assert "pull" not in str(err.value)  # before: "run `localthink pull mine`", which cannot work
