@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,8 +51,32 @@ BASE_SAMPLING = {
 
 
 def default_threads() -> int:
-    """Physical cores, roughly: llama.cpp slows down on hyper-threads."""
+    """The physical cores this process may use (llama.cpp gains nothing from a core's
+    second hyper-thread); on Apple silicon, the performance cores."""
+    if sys.platform == "darwin":
+        with contextlib.suppress(OSError, ValueError, subprocess.SubprocessError):
+            out = subprocess.run(
+                ["sysctl", "-n", "hw.perflevel0.physicalcpu"], capture_output=True, text=True
+            )
+            return max(1, int(out.stdout))
+    if hasattr(os, "sched_getaffinity"):  # Linux: one thread per core of the CPUs we may use
+        return physical_cores(os.sched_getaffinity(0))
+    # elsewhere, assume two hyper-threads a core
     return max(1, (os.cpu_count() or 2) // 2)
+
+
+def physical_cores(cpus: set[int], sysfs: Path = Path("/sys/devices/system/cpu")) -> int:
+    """How many cores these logical CPUs sit on: hyper-threads of one core share a
+    thread_siblings_list (a CPU whose topology cannot be read counts as its own core)."""
+    cores = set()
+    for cpu in cpus:
+        try:
+            cores.add(
+                (sysfs / f"cpu{cpu}" / "topology" / "thread_siblings_list").read_text().strip()
+            )
+        except OSError:
+            cores.add(f"cpu{cpu}")
+    return max(1, len(cores))
 
 
 def gpu_backend() -> str:

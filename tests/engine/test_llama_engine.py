@@ -110,3 +110,22 @@ def test_gguf_llama_cpp_cannot_load_is_one_line_error(smollm2_path, tmp_path):
     copy_gguf(smollm2_path, broken, {"general.architecture": "no-such-arch"})
     with pytest.raises(ModelLoadError, match="could not load"):
         LlamaEngine(broken)
+
+
+def test_threads_default_to_one_per_physical_core(tmp_path):
+    """Half the logical CPUs was right only with two hyper-threads a core: on this 2-core VM
+    (one thread each) and on Apple silicon it left half the cores idle."""
+    from localthink.engine.llama import physical_cores
+
+    def topology(siblings: dict[int, str]) -> None:
+        for cpu, text in siblings.items():
+            d = tmp_path / f"cpu{cpu}" / "topology"
+            d.mkdir(parents=True, exist_ok=True)
+            (d / "thread_siblings_list").write_text(text + "\n")
+
+    topology({0: "0,2", 1: "1,3", 2: "0,2", 3: "1,3"})  # 2 cores, 2 threads each
+    assert physical_cores({0, 1, 2, 3}, tmp_path) == 2
+    assert physical_cores({0, 2}, tmp_path) == 1  # the affinity mask allows one core
+    topology({4: "4", 5: "5"})  # no hyper-threads
+    assert physical_cores({4, 5}, tmp_path) == 2
+    assert physical_cores({4, 5, 9}, tmp_path) == 3  # unreadable topology: its own core
