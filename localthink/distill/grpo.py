@@ -261,7 +261,7 @@ def grpo(
                 (loss * group_share(mask, rows, cfg.loss, len(batch))).backward()
                 losses.append(float(loss.detach()))
                 if kl is not None:
-                    kls.append(float(kl))
+                    kls.append(float(kl.detach()))
             if not ran:  # every group skipped: step on the zero gradient they would have given
                 for p in model.parameters():
                     p.grad = torch.zeros_like(p)

@@ -153,6 +153,14 @@ def test_a_step_changes_the_weights_and_resume_matches_an_unbroken_run(smollm2_p
         grpo(TASKS, str(smollm2_path), tmp_path / "broken", other, resume=True)
 
 
+def test_a_kl_term_to_the_frozen_student_is_measured_and_grows_from_zero(smollm2_path, tmp_path):
+    cfg = GRPOConfig(**{**asdict(tiny(2)), "beta": 0.1})
+    history = grpo(TASKS, str(smollm2_path), tmp_path / "kl", cfg)["history"]
+    # the policy starts as the reference: a KL of zero, then the first update moves it away
+    assert history[0]["kl"] == pytest.approx(0.0, abs=1e-3)
+    assert history[1]["kl"] > history[0]["kl"]
+
+
 def test_groups_that_all_tie_skip_the_forward_and_leave_the_weights(
     smollm2_path, tmp_path, monkeypatch
 ):
