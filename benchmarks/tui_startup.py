@@ -8,9 +8,9 @@
    (Session → engine, from the call to Done) on the same model, prompt and token
    count, rounds interleaved. Target ratio >= 0.97.
 
-    python benchmarks/tui_startup.py [--runs 10] [--rounds 5] [--tokens 200]
+    python benchmarks/tui_startup.py [--runs 10] [--rounds 5] [--tokens 200] [--threads N]
 
-Writes benchmarks/results/tui_startup.json.
+Writes benchmarks/results/tui_startup.json (tui_startup_threadsN.json with --threads).
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--tokens", type=int, default=200)
+    ap.add_argument("--threads", type=int, help="engine threads (default: the engine's own)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as home:
@@ -130,11 +131,15 @@ def main() -> None:
     print(f"first frame: median {statistics.median(starts):.3f} s over {args.runs} runs")
 
     from localthink.chat import open_model
+    from localthink.engine.llama import default_threads
+    from localthink.engine.protocol import LoadOptions
+
+    options = LoadOptions(n_threads=args.threads)
 
     # Both keep their KV cache between rounds (same prompt each time), so neither
     # side gets a cheaper prompt evaluation than the other after round one.
-    opened = open_model(None)  # what `ask` runs: the engine in this process
-    app_opened = open_model(None, subprocess=True)  # what the app runs: a child process
+    opened = open_model(None, options)  # what `ask` runs: the engine in this process
+    app_opened = open_model(None, options, subprocess=True)  # the app's: a child process
     rows = []
     for i in range(args.rounds):
         order = ("ask", "app") if i % 2 == 0 else ("app", "ask")
@@ -159,12 +164,14 @@ def main() -> None:
         "render_ratio_median": statistics.median(r["ratio"] for r in rows),
         "render_ratio_target": 0.97,
         "tokens": args.tokens,
+        "threads": args.threads or default_threads(),
         "rows": rows,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"render ratio median {result['render_ratio_median']:.3f} → {RESULTS}")
+    out = RESULTS.with_name(f"tui_startup_threads{args.threads}.json") if args.threads else RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"render ratio median {result['render_ratio_median']:.3f} → {out}")
 
 
 if __name__ == "__main__":
