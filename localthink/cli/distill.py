@@ -223,11 +223,11 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_train(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from localthink.distill.train import TrainConfig, train
+    from localthink.distill.train import train, train_config
 
-    cfg = TrainConfig(
+    cfg = train_config(
         epochs=args.epochs,
-        lr=args.lr or (2e-4 if args.lora else 1e-5),
+        lr=args.lr,
         batch_size=args.batch_size,
         grad_accum=args.grad_accum,
         compile=args.compile,
@@ -236,7 +236,6 @@ def run_train(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         lora=args.lora,
         lora_rank=args.lora_rank,
-        lora_alpha=2 * args.lora_rank,
     )
     columns = (
         TextColumn("train"),

@@ -41,7 +41,7 @@ def _train_config(table: dict, path: Path):
     """The [train] table as a TrainConfig; an unknown key is named, not a TypeError."""
     from dataclasses import fields
 
-    from localthink.distill.train import TrainConfig  # no torch until training starts
+    from localthink.distill.train import TrainConfig, train_config  # no torch imported here
 
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(table) - known)
@@ -49,7 +49,7 @@ def _train_config(table: dict, path: Path):
         raise LocalthinkError(
             f"{path}: [train] has no {', '.join(unknown)} (known: {', '.join(sorted(known))})"
         )
-    return TrainConfig(**table)
+    return train_config(**table)
 
 
 def _teacher_spec(recipe: dict, work: Path) -> str:

@@ -41,6 +41,19 @@ class TrainConfig:
     compile: bool = False  # torch.compile the student (accelerate's dynamo backend, inductor)
 
 
+LORA_LR = 2e-4  # adapters start at zero and are few: they need a larger step than full weights
+
+
+def train_config(**given) -> TrainConfig:
+    """A TrainConfig from the settings given, LoRA's defaults filled in when it is on
+    (learning rate 2e-4, alpha twice the rank), for the CLI and recipes alike."""
+    given = {k: v for k, v in given.items() if v is not None}  # None: not given
+    if given.get("lora"):
+        given.setdefault("lr", LORA_LR)
+        given.setdefault("lora_alpha", 2 * given.get("lora_rank", TrainConfig.lora_rank))
+    return TrainConfig(**given)
+
+
 @dataclass
 class Example:
     input_ids: list[int]

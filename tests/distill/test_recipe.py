@@ -63,3 +63,12 @@ def test_a_recipe_with_an_unknown_train_key_fails_before_any_stage(tmp_path, iso
     assert r.returncode == 2
     assert "[train] has no epoch (known:" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "tiny-thinker-work").exists()  # no stage started
+
+
+def test_lora_gets_its_own_defaults_in_a_recipe_as_on_the_command_line(tmp_path):
+    from localthink.distill.recipe import _train_config
+
+    cfg = _train_config({"lora": True, "lora_rank": 8}, tmp_path / "r.toml")
+    assert cfg.lr == 2e-4 and cfg.lora_alpha == 16  # before: full fine-tuning's 1e-5 and 32
+    assert _train_config({"lora": True, "lr": 1e-3}, tmp_path / "r.toml").lr == 1e-3
+    assert _train_config({}, tmp_path / "r.toml").lr == 1e-5
