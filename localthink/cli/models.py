@@ -22,6 +22,22 @@ def add_parser(sub) -> None:
     p = sub.add_parser("rm", help="delete a pulled model, or forget an imported one")
     p.add_argument("name", help="NAME[:QUANT]")
     p.set_defaults(run=run_rm)
+    p = sub.add_parser(
+        "set",
+        help="change a model's defaults (sampling, system prompt, think tags, default quant)",
+        description="Your settings for a model, kept in your own models.toml: the curated "
+        "file is never changed. With no KEY=VALUE, show the model's settings.",
+    )
+    p.add_argument("name", help="a model name from `localthink models`")
+    p.add_argument(
+        "settings",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="temperature, top_p, top_k, min_p, repeat_penalty, max_tokens, system_prompt, "
+        "think_open, think_close, default_quant",
+    )
+    p.add_argument("--reset", action="store_true", help="back to the curated defaults")
+    p.set_defaults(run=run_set)
 
 
 def _gb(n: float) -> str:
@@ -56,7 +72,16 @@ def run_models(args: argparse.Namespace) -> int:
     print(
         f"\nmemory: {_gb(available)} free of {_gb(total)} · models: {p.models_dir} and the HF cache"
     )
+    for entry in load_registry(p).values():
+        if entry.overrides:
+            print(f"your settings for {entry.name}: {_settings(entry.overrides)}")
     return 0
+
+
+def _settings(settings: dict) -> str:
+    return ", ".join(
+        f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in settings.items()
+    )
 
 
 def run_pull(args: argparse.Namespace) -> int:
@@ -126,4 +151,35 @@ def run_rm(args: argparse.Namespace) -> int:
             print(f"removed {entry.name}:{q.quant} ({path})")
     if not removed:
         raise ModelNotFoundError(f"{args.name} is not downloaded")
+    return 0
+
+
+def run_set(args: argparse.Namespace) -> int:
+    from localthink.models.registry import load_registry
+    from localthink.models.user_registry import parse_setting, reset_settings, set_settings
+
+    if args.reset:
+        if args.settings:
+            raise LocalthinkError("give either --reset or KEY=VALUE settings, not both")
+        gone = reset_settings(args.name)
+        print(f"{args.name}: back to the curated defaults (dropped {', '.join(gone)})")
+        return 0
+    if args.settings:
+        now = set_settings(args.name, dict(parse_setting(s) for s in args.settings))
+        print(f"{args.name}: {_settings(now)}")
+        return 0
+    registry = load_registry()
+    if args.name not in registry:
+        raise ModelNotFoundError(f"unknown model {args.name!r} (see `localthink models`)")
+    entry = registry[args.name]
+    shown = {
+        **entry.sampling,
+        "system_prompt": entry.system_prompt,
+        "think_open": entry.tags.open,
+        "think_close": entry.tags.close,
+        "default_quant": entry.default_quant,
+    }
+    for key, value in shown.items():
+        mark = "  (yours)" if key in entry.overrides else ""
+        print(f"{key:<21} {value}{mark}")
     return 0

@@ -12,6 +12,19 @@ from localthink.engine.protocol import ThinkTags
 from localthink.errors import LocalthinkError, ModelNotFoundError
 
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens")
+# What a user may set on any model, curated or imported (`localthink set`, or by hand in
+# their models.toml): sampling defaults and how the model is prompted and read.
+SETTABLE_KEYS = (
+    *SAMPLING_KEYS,
+    "system_prompt",
+    "think_open",
+    "think_close",
+    "default_quant",
+)
+_ROW_KEYS = {
+    "family", "params", "repo", "bundled", "license", "context_length", "about", "quants",
+    "sampling", "path", "quant", "architecture", "template_opens_think", *SETTABLE_KEYS,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ class ModelEntry:
     system_prompt: bool = True
     sampling: dict = field(default_factory=dict)
     user: bool = False
+    overrides: dict = field(default_factory=dict)  # the user's settings over a curated entry
 
     @property
     def file(self) -> str:
@@ -94,15 +108,64 @@ def _quants(name: str, row: dict, source: Path) -> dict[str, QuantFile]:
     return quants
 
 
-def parse_registry(text: str, source: Path, user: bool = False) -> dict[str, ModelEntry]:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LocalthinkError(f"{source}: not valid TOML ({exc})") from None
+def _check_setting(where: str, key: str, value) -> None:
+    """One line for a typo or a value of the wrong kind in the user's own file."""
+    if key in ("system_prompt", "template_opens_think"):  # the latter: information only
+        ok, want = isinstance(value, bool), "true or false"
+    elif key in ("think_open", "think_close", "default_quant"):
+        ok, want = isinstance(value, str) and value.strip() != "", "a string"
+    elif key in ("top_k", "max_tokens"):
+        ok, want = isinstance(value, int) and not isinstance(value, bool) and value > 0, "a count"
+    else:  # temperature, top_p, min_p, repeat_penalty
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+        want = "a number"
+    if not ok:
+        raise LocalthinkError(f"{where}: {key} must be {want}, not {value!r}")
+
+
+def check_user_row(source: Path | None, name: str, row: dict) -> None:
+    """Unknown keys and bad values in the user's models.toml are named, not ignored
+    (`source` None: the settings are still on their way there, from `localthink set`)."""
+    where = f"{source}: [{name}]" if source else name
+    for key, value in row.items():
+        if key not in _ROW_KEYS:
+            known = ", ".join(SETTABLE_KEYS)
+            raise LocalthinkError(f"{where}: unknown key {key!r} (settable: {known})")
+        if key == "sampling":
+            if not isinstance(value, dict):
+                raise LocalthinkError(f"{where}: sampling must be a table")
+            for k, v in value.items():
+                if k not in SAMPLING_KEYS:
+                    raise LocalthinkError(
+                        f"{where}: unknown sampling key {k!r} (known: {', '.join(SAMPLING_KEYS)})"
+                    )
+                _check_setting(where, k, v)
+        elif key in SETTABLE_KEYS:
+            _check_setting(where, key, value)
+
+
+def overlay(curated: dict, user: dict) -> dict:
+    """A curated row with the user's settings on top (sampling and quants merged key by key)."""
+    merged = dict(curated)
+    for key, value in user.items():
+        if key in ("sampling", "quants") and isinstance(value, dict):
+            merged[key] = {**curated.get(key, {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_rows(
+    data: dict, source: Path, user: bool = False, overridden: dict | None = None
+) -> dict[str, ModelEntry]:
+    """ModelEntry records from parsed TOML; `overridden` maps names to the user's settings."""
     out = {}
+    overridden = overridden or {}
     for name, row in data.items():
         if not isinstance(row, dict):
             raise LocalthinkError(f"{source}: {name} is not a table")
+        if user:
+            check_user_row(source, name, row)
         quants = _quants(name, row, source)
         default = row.get("default_quant", next(iter(quants)))
         if default not in quants:
@@ -126,22 +189,43 @@ def parse_registry(text: str, source: Path, user: bool = False) -> dict[str, Mod
             system_prompt=bool(row.get("system_prompt", True)),
             sampling=sampling,
             user=user,
+            overrides=overridden.get(name, {}),
         )
     return out
 
 
-def _read(path: Path, user: bool) -> dict[str, ModelEntry]:
+def read_toml(path: Path) -> dict:
     try:
-        text = path.read_text(encoding="utf-8")
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise LocalthinkError(f"{path}: cannot read model registry ({exc})") from None
-    return parse_registry(text, path, user)
+    except tomllib.TOMLDecodeError as exc:
+        raise LocalthinkError(f"{path}: not valid TOML ({exc})") from None
 
 
 def load_registry(p: Paths | None = None) -> dict[str, ModelEntry]:
-    """Curated entries, overlaid by the user's models.toml (user entries win)."""
+    """Curated entries, then the user's models.toml: a table named after a curated model
+    changes only the keys it gives (its settings); any other table is the user's own model."""
     p = p or paths()
-    entries = _read(curated_registry_path(), user=False)
+    source = curated_registry_path()
+    curated = read_toml(source)
+    entries = parse_rows(curated, source)
     if p.user_registry_path.exists():
-        entries.update(_read(p.user_registry_path, user=True))
+        user_path = p.user_registry_path
+        rows = read_toml(user_path)
+        own = {n: r for n, r in rows.items() if n not in curated or not isinstance(r, dict)}
+        over = {n: r for n, r in rows.items() if n not in own}
+        for name, row in over.items():
+            check_user_row(user_path, name, row)
+        settings = {n: settings_of(r) for n, r in over.items()}
+        merged = {n: overlay(curated[n], r) for n, r in over.items()}
+        entries.update(parse_rows(merged, user_path, overridden=settings))
+        entries.update(parse_rows(own, user_path, user=True))
     return entries
+
+
+def settings_of(row: dict) -> dict:
+    """The user's settings in one row, flat: {"temperature": 0.5, "system_prompt": True}."""
+    flat = {k: v for k, v in row.items() if k in SETTABLE_KEYS}
+    flat.update(row.get("sampling", {}))
+    return flat

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
@@ -11,16 +12,18 @@ from localthink.atomic import write_text
 from localthink.config import Paths, paths
 from localthink.errors import LocalthinkError, ModelNotFoundError
 from localthink.models.gguf_file import read_gguf_info
-from localthink.models.registry import load_registry
+from localthink.models.registry import (
+    SAMPLING_KEYS,
+    SETTABLE_KEYS,
+    check_user_row,
+    load_registry,
+    read_toml,
+    settings_of,
+)
 
 
 def _load(p: Paths) -> dict:
-    if not p.user_registry_path.exists():
-        return {}
-    try:
-        return tomllib.loads(p.user_registry_path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise LocalthinkError(f"{p.user_registry_path}: not valid TOML ({exc})") from None
+    return read_toml(p.user_registry_path) if p.user_registry_path.exists() else {}
 
 
 def _save(p: Paths, data: dict) -> None:
@@ -70,3 +73,66 @@ def forget(name: str, p: Paths | None = None) -> Path:
     row = data.pop(name)
     _save(p, data)
     return Path(row.get("path", ""))
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """ "temperature=0.5" → ("temperature", 0.5): the value is read as TOML (numbers, true,
+    "quoted"), or taken as a bare string (think_open=<reasoning>)."""
+    key, eq, value = text.partition("=")
+    key = key.strip()
+    if not eq or not key:
+        raise LocalthinkError(f"{text!r}: give KEY=VALUE (settable: {', '.join(SETTABLE_KEYS)})")
+    try:
+        return key, tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key, value.strip()
+
+
+def set_settings(name: str, settings: dict[str, Any], p: Paths | None = None) -> dict:
+    """Store the user's settings for a registry model (curated or their own); return all
+    of that model's settings now in force. Nothing is written when one of them is bad."""
+    p = p or paths()
+    registry = load_registry(p)
+    if name not in registry:
+        raise ModelNotFoundError(f"unknown model {name!r} (see `localthink models`)")
+    data = _load(p)
+    row = dict(data.get(name, {}))
+    sampling = dict(row.get("sampling", {}))
+    for key, value in settings.items():
+        if key in SAMPLING_KEYS:
+            sampling[key] = value
+        else:
+            row[key] = value
+    if sampling:
+        row["sampling"] = sampling
+    check_user_row(None, name, row)
+    quant = row.get("default_quant")
+    if quant is not None and quant not in registry[name].quants:
+        raise LocalthinkError(
+            f"{name} has no {quant} quant (published: {', '.join(registry[name].quants)})"
+        )
+    data[name] = row
+    _save(p, data)
+    return settings_of(row)
+
+
+def reset_settings(name: str, p: Paths | None = None) -> list[str]:
+    """Back to the curated defaults: drop the user's settings for a curated model; return
+    the keys that were set. (An imported model's row is its only definition: there is
+    nothing underneath to go back to, so `set` changes it instead.)"""
+    p = p or paths()
+    registry = load_registry(p)
+    if name not in registry:
+        raise ModelNotFoundError(f"unknown model {name!r} (see `localthink models`)")
+    if registry[name].user:
+        raise LocalthinkError(
+            f"{name} is your own model, with no curated defaults to go back to:"
+            f" change a setting with `localthink set {name} KEY=VALUE`"
+        )
+    data = _load(p)
+    gone = list(registry[name].overrides)
+    if not gone:
+        raise LocalthinkError(f"{name} has no settings of yours to reset")
+    data.pop(name)
+    _save(p, data)
+    return gone
