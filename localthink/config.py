@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
@@ -62,7 +62,6 @@ class Settings:
     threads: int | None = None
     gpu_layers: int | None = None
     ctx: int | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def load_settings(p: Paths | None = None) -> Settings:
@@ -74,11 +73,16 @@ def load_settings(p: Paths | None = None) -> Settings:
             data = tomllib.loads(p.settings_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise LocalthinkError(f"{p.settings_path}: not valid TOML ({exc})") from None
-    known = {"default_model", "threads", "gpu_layers", "ctx"}
-    settings = Settings(
-        **{k: v for k, v in data.items() if k in known},
-        extra={k: v for k, v in data.items() if k not in known},
-    )
+    known = ("default_model", "threads", "gpu_layers", "ctx")
+    for key in data:  # a typo is named, as in models.toml, not ignored
+        if key not in known:
+            raise LocalthinkError(
+                f"{p.settings_path}: unknown key {key!r} (known: {', '.join(known)})"
+            )
+    model = data.get("default_model")
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise LocalthinkError(f"{p.settings_path}: default_model must be a model name or path")
+    settings = Settings(**data)
     env_model = os.environ.get("LOCALTHINK_MODEL")
     if env_model:
         settings = Settings(**{**settings.__dict__, "default_model": env_model})

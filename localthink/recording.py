@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from dataclasses import asdict
 
 from localthink.chat import Session
 from localthink.engine.protocol import Done, Event
-from localthink.errors import LocalthinkError
+from localthink.errors import LocalthinkError, StoreError
 from localthink.store.db import Store
 from localthink.store.reply_writer import ReplyWriter
 from localthink.verify import is_correct
@@ -33,20 +34,13 @@ def ask_and_record(
     """
     message_id, writer = None, None
     if store is not None:
-        conv = store.new_conversation(question.splitlines()[0][:60], model, source=source)
-        store.add_message(conv.id, "user", question)
-        p = session.params
-        message_id = store.add_message(
-            conv.id, "assistant", model=model, params=asdict(p), status="streaming"
-        )
-        store.set_outcome(
-            message_id,
-            think_budget=p.think_budget,
-            min_think=p.min_think,
-            no_think=int(p.no_think),
-            reference=reference,
-        )
-        writer = ReplyWriter(store, message_id, on_error=not_saved)
+        try:
+            message_id = _start(store, session, question, model, source, reference)
+        except StoreError as exc:  # a full disk: answer anyway, and say it is not kept
+            not_saved(str(exc))
+            store = None
+        else:
+            writer = ReplyWriter(store, message_id, on_error=not_saved)
     done = None
     try:
         for event in session.send(question, cancel):
@@ -65,9 +59,39 @@ def ask_and_record(
     correct = None
     if done is not None and reference is not None:
         correct = is_correct(done.answer, reference)
-        if store is not None:
-            store.set_outcome(message_id, correct=int(correct))
+        if store is not None and message_id is not None:
+            try:
+                store.set_outcome(message_id, correct=int(correct))
+            except StoreError as exc:
+                not_saved(str(exc))
     return done, message_id, correct
+
+
+def _start(
+    store: Store, session: Session, question: str, model: str, source: str, reference: str | None
+) -> int:
+    """The question and an empty reply row; a conversation left without them is removed."""
+    lines = question.strip().splitlines()
+    conv = store.new_conversation(lines[0][:60] if lines else "(empty)", model, source=source)
+    try:
+        store.add_message(conv.id, "user", question)
+        p = session.params
+        message_id = store.add_message(
+            conv.id, "assistant", model=model, params=asdict(p), status="streaming"
+        )
+        store.set_outcome(
+            message_id,
+            think_budget=p.think_budget,
+            min_think=p.min_think,
+            no_think=int(p.no_think),
+            reference=reference,
+        )
+    except StoreError:
+        # deleting frees pages: it can work when inserting did not (else it stays, empty)
+        with contextlib.suppress(StoreError):
+            store.delete(conv.id)
+        raise
+    return message_id
 
 
 def not_saved(reason: str) -> None:

@@ -12,8 +12,16 @@ from localthink.errors import LocalthinkError
 LOADS_MODELS = ("ask", "compare", "distill")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line (its usage block would bury the reason);
+    subcommands inherit it (add_subparsers makes parsers of the parent's class)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} --help` lists the flags)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="localthink",
         description="Private chat with small reasoning models (`localthink` alone opens the app).",
     )

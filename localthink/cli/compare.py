@@ -20,7 +20,7 @@ from localthink.errors import LocalthinkError
 
 def add_parser(sub) -> None:
     p = sub.add_parser("compare", help="one question over several models and thinking budgets")
-    p.add_argument("question")
+    p.add_argument("question", help="the question, or '-' to read it from stdin")
     add_model_flags(p)
     add_sampling_flags(p)
     add_budget_flags(p, cap=False)  # the budgets are --budgets' list
@@ -52,12 +52,18 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from localthink.chat import Session, open_model
-    from localthink.cli.ask import open_store_unless
+    from localthink.cli.ask import open_store_unless, read_question
+    from localthink.models.resolve import resolve_model
     from localthink.recording import ask_and_record
 
+    question = read_question(args.question)
     specs = [m.strip() for m in args.models.split(",")] if args.models else [args.model]
+    if args.models and not all(specs):
+        raise LocalthinkError(f"--models {args.models!r}: a name is empty")
     budgets = parse_budgets(args.budgets)
-    table = Table(title=args.question[:80], title_justify="left")
+    for spec in specs:  # every model found before any runs: a typo costs no waiting
+        resolve_model(spec)
+    table = Table(title=question.splitlines()[0][:80], title_justify="left")
     for col in (
         "model",
         "budget",
@@ -81,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                     done, message_id, correct = ask_and_record(
                         store,
                         session,
-                        args.question,
+                        question,
                         model=name,
                         source="compare",
                         reference=args.answer,

@@ -120,6 +120,8 @@ def run_import(args: argparse.Namespace) -> int:
         f"imported {row['name']}: {row['architecture']} {row['quant']}, "
         f"context {row['context_length']}, {template}"
     )
+    if row["kept"]:
+        print(f"kept your settings for {row['name']}: {', '.join(row['kept'])}")
     return 0
 
 
@@ -136,6 +138,8 @@ def run_rm(args: argparse.Namespace) -> int:
         raise ModelNotFoundError(f"unknown model {name!r} (see `localthink models`)")
     entry = registry[name]
     if entry.user:
+        if quant:
+            entry.quant(quant)  # `rm mine:Q8_0` must not forget a Q4_1 `mine`
         kept = forget(name)
         print(f"forgot {name} (its file {kept} was left where it is)")
         return 0

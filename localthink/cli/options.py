@@ -6,6 +6,7 @@ import argparse
 
 from localthink.engine.protocol import LoadOptions, SamplingParams
 from localthink.errors import LocalthinkError
+from localthink.limits import MAX_THREADS, sampling_flag
 
 
 def positive(text: str) -> int:
@@ -30,6 +31,23 @@ def not_negative(text: str) -> int:
     return value
 
 
+def thread_count(text: str) -> int:
+    value = positive(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"{text!r}: llama.cpp takes at most {MAX_THREADS} threads")
+    return value
+
+
+def layer_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -2
+    if value < -1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least -1 (all)")
+    return value
+
+
 def add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-m",
@@ -39,10 +57,10 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ctx", type=positive, help="context window in tokens (default: model's, at most 8192)"
     )
-    p.add_argument("--threads", type=positive, help="CPU threads (default: physical cores)")
+    p.add_argument("--threads", type=thread_count, help="CPU threads (default: physical cores)")
     p.add_argument(
         "--gpu-layers",
-        type=int,
+        type=layer_count,
         help="layers to offload to the GPU (-1 = all; default: all when a GPU backend is built in)",
     )
 
@@ -50,12 +68,20 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
 def add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-tokens",
-        type=positive,
+        type=sampling_flag("max_tokens"),
         help="most tokens to generate (default: the model's, else 2048)",
     )
-    p.add_argument("--temperature", type=float, help="sampling temperature (default: the model's)")
-    p.add_argument("--top-p", type=float, help="nucleus sampling (default: the model's)")
-    p.add_argument("--top-k", type=int, help="top-k sampling (default: the model's)")
+    p.add_argument(
+        "--temperature",
+        type=sampling_flag("temperature"),
+        help="sampling temperature (default: the model's)",
+    )
+    p.add_argument(
+        "--top-p", type=sampling_flag("top_p"), help="nucleus sampling (default: the model's)"
+    )
+    p.add_argument(
+        "--top-k", type=sampling_flag("top_k"), help="top-k sampling (default: the model's)"
+    )
     p.add_argument("--seed", type=int, help="random seed, for repeatable replies")
     p.add_argument("--system", help="system prompt (ignored for models that advise against one)")
 
@@ -84,16 +110,20 @@ def load_options(args: argparse.Namespace) -> LoadOptions:
 
     settings = load_settings()
 
-    def pick(flag, setting, name: str, least: int):
+    def pick(flag, setting, name: str, least: int, most: int | None = None):
         if flag is not None:
             return flag
-        if setting is not None and (not isinstance(setting, int) or setting < least):
+        if setting is None:
+            return None
+        if not isinstance(setting, int) or isinstance(setting, bool) or setting < least:
             raise LocalthinkError(f"config.toml: {name} must be a whole number of at least {least}")
+        if most is not None and setting > most:
+            raise LocalthinkError(f"config.toml: {name} must be at most {most}")
         return setting
 
     return LoadOptions(
         n_ctx=pick(args.ctx, settings.ctx, "ctx", 1),
-        n_threads=pick(args.threads, settings.threads, "threads", 1),
+        n_threads=pick(args.threads, settings.threads, "threads", 1, MAX_THREADS),
         n_gpu_layers=pick(args.gpu_layers, settings.gpu_layers, "gpu_layers", -1),
     )
 

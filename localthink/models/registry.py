@@ -10,6 +10,7 @@ from pathlib import Path
 from localthink.config import Paths, paths
 from localthink.engine.protocol import ThinkTags
 from localthink.errors import LocalthinkError, ModelNotFoundError
+from localthink.limits import sampling_problem
 
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens")
 # What a user may set on any model, curated or imported (`localthink set`, or by hand in
@@ -108,47 +109,70 @@ def _quants(name: str, row: dict, source: Path) -> dict[str, QuantFile]:
     return quants
 
 
-def _check_setting(where: str, key: str, value) -> None:
-    """One line for a typo or a value of the wrong kind in the user's own file."""
-    if key in ("system_prompt", "template_opens_think"):  # the latter: information only
-        ok, want = isinstance(value, bool), "true or false"
-    elif key in ("think_open", "think_close", "default_quant"):
-        ok, want = isinstance(value, str) and value.strip() != "", "a string"
-    elif key in ("top_k", "max_tokens"):
-        ok, want = isinstance(value, int) and not isinstance(value, bool) and value > 0, "a count"
-    else:  # temperature, top_p, min_p, repeat_penalty
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
-        want = "a number"
-    if not ok:
-        raise LocalthinkError(f"{where}: {key} must be {want}, not {value!r}")
+def _problem(key: str, value) -> str | None:
+    """What is wrong with one value in the user's own file, or None."""
+    if key in SAMPLING_KEYS:
+        return sampling_problem(key, value)
+    if key in ("system_prompt", "template_opens_think"):
+        return None if isinstance(value, bool) else "must be true or false"
+    if key == "context_length":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+        return None if ok else "must be a whole number of at least 1"
+    if key == "quants":
+        if not isinstance(value, dict) or not all(isinstance(q, dict) for q in value.values()):
+            return "must be a table of quants ([NAME.quants.Q4_K_M] file = ...)"
+        for q in value.values():
+            if not isinstance(q.get("file"), str) or not q["file"].strip():
+                return 'needs file = "NAME.gguf" for every quant'
+            if not isinstance(q.get("size_gb", 0), int | float) or isinstance(
+                q.get("size_gb"), bool
+            ):
+                return "size_gb must be a number"
+            if not isinstance(q.get("sha256", ""), str):
+                return "sha256 must be a string"
+        return None
+    if key == "sampling":
+        return None if isinstance(value, dict) else "must be a table"
+    return None if isinstance(value, str) and value.strip() else "must be a non-empty string"
 
 
-def check_user_row(source: Path | None, name: str, row: dict) -> None:
-    """Unknown keys and bad values in the user's models.toml are named, not ignored
-    (`source` None: the settings are still on their way there, from `localthink set`)."""
+def check_settings(source: Path | None, name: str, row: dict) -> None:
+    """The user's settings for a model (from `localthink set`, or a table in their models.toml
+    named after a curated model): only settable keys, each of the right kind and range.
+    `source` None: the settings are still on their way to the file."""
+    _check(source, name, row, set(SETTABLE_KEYS) | {"sampling"})
+
+
+def check_own_row(source: Path, name: str, row: dict) -> None:
+    """A model of the user's own (imported, distilled, hand-written): every key it may have."""
+    _check(source, name, row, _ROW_KEYS)
+
+
+def _check(source: Path | None, name: str, row: dict, allowed: set[str]) -> None:
     where = f"{source}: [{name}]" if source else name
     for key, value in row.items():
-        if key not in _ROW_KEYS:
+        if key not in allowed:
             known = ", ".join(SETTABLE_KEYS)
             raise LocalthinkError(f"{where}: unknown key {key!r} (settable: {known})")
+        problem = _problem(key, value)
+        if problem:
+            raise LocalthinkError(f"{where}: {key} {problem}, not {value!r}")
         if key == "sampling":
-            if not isinstance(value, dict):
-                raise LocalthinkError(f"{where}: sampling must be a table")
             for k, v in value.items():
                 if k not in SAMPLING_KEYS:
                     raise LocalthinkError(
                         f"{where}: unknown sampling key {k!r} (known: {', '.join(SAMPLING_KEYS)})"
                     )
-                _check_setting(where, k, v)
-        elif key in SETTABLE_KEYS:
-            _check_setting(where, key, value)
+                problem = sampling_problem(k, v)
+                if problem:
+                    raise LocalthinkError(f"{where}: {k} {problem}, not {v!r}")
 
 
 def overlay(curated: dict, user: dict) -> dict:
-    """A curated row with the user's settings on top (sampling and quants merged key by key)."""
+    """A curated row with the user's settings on top (sampling merged key by key)."""
     merged = dict(curated)
     for key, value in user.items():
-        if key in ("sampling", "quants") and isinstance(value, dict):
+        if key == "sampling":
             merged[key] = {**curated.get(key, {}), **value}
         else:
             merged[key] = value
@@ -165,7 +189,7 @@ def parse_rows(
         if not isinstance(row, dict):
             raise LocalthinkError(f"{source}: {name} is not a table")
         if user:
-            check_user_row(source, name, row)
+            check_own_row(source, name, row)
         quants = _quants(name, row, source)
         default = row.get("default_quant", next(iter(quants)))
         if default not in quants:
@@ -216,7 +240,7 @@ def load_registry(p: Paths | None = None) -> dict[str, ModelEntry]:
         own = {n: r for n, r in rows.items() if n not in curated or not isinstance(r, dict)}
         over = {n: r for n, r in rows.items() if n not in own}
         for name, row in over.items():
-            check_user_row(user_path, name, row)
+            check_settings(user_path, name, row)
         settings = {n: settings_of(r) for n, r in over.items()}
         merged = {n: overlay(curated[n], r) for n, r in over.items()}
         entries.update(parse_rows(merged, user_path, overridden=settings))

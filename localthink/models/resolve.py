@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,19 @@ class LocalModel:
 
     @property
     def size_bytes(self) -> int:
-        return self.path.stat().st_size
+        try:
+            return self.path.stat().st_size
+        except OSError:  # a dangling link, a file removed since it was listed
+            return 0
+
+    def runnable(self) -> bool:
+        """Worth picking as the default: a file that starts like a GGUF (not an empty or
+        interrupted download, not a dangling link)."""
+        try:
+            with self.path.open("rb") as f:
+                return f.read(4) == b"GGUF"
+        except OSError:
+            return False
 
 
 @dataclass(frozen=True)
@@ -102,8 +115,16 @@ def resolve_model(spec: str | None, p: Paths | None = None) -> ResolvedModel:
     if not spec:
         configured = load_settings(p).default_model
         if configured:
-            return ResolvedModel(resolve_model(configured, p).model, "configured")
-        models = local_models(p)
+            try:
+                return ResolvedModel(resolve_model(configured, p).model, "configured")
+            except ModelNotFoundError as exc:  # say where the name came from
+                origin = (
+                    "LOCALTHINK_MODEL"
+                    if os.environ.get("LOCALTHINK_MODEL")
+                    else (f"default_model in {p.settings_path}")
+                )
+                raise ModelNotFoundError(f"{exc} (from {origin})") from None
+        models = [m for m in local_models(p) if m.runnable()]
         if not models:
             raise ModelNotFoundError(
                 "no local model: run `localthink pull qwen3-0.6b` or pass --model PATH.gguf"

@@ -15,7 +15,8 @@ from localthink.models.gguf_file import read_gguf_info
 from localthink.models.registry import (
     SAMPLING_KEYS,
     SETTABLE_KEYS,
-    check_user_row,
+    check_settings,
+    curated_registry_path,
     load_registry,
     read_toml,
     settings_of,
@@ -38,9 +39,8 @@ def import_gguf(
     p = p or paths()
     path = Path(path).expanduser().resolve()
     info = read_gguf_info(path)  # one-line error for missing, empty, truncated, not-GGUF
-    name = name or path.stem
-    if ":" in name or "/" in name or not name.strip():
-        raise LocalthinkError(f"{name!r}: a model name cannot contain ':' or '/'")
+    name = path.stem if name is None else name
+    check_name(name)
     registry = load_registry(p)
     if name in registry and not registry[name].user:
         raise LocalthinkError(f"{name} is a curated model name; pick another with --name")
@@ -59,9 +59,27 @@ def import_gguf(
             "sampling": {"temperature": 0.6, "top_p": 0.95},
         }
     data = _load(p)
+    # importing again under the same name (a new file, a retrained student) keeps the
+    # user's settings; a default quant belonged to the old file
+    before = data.get(name, {})
+    kept = [k for k in SETTABLE_KEYS if k in before and k != "default_quant"]
+    row |= {k: before[k] for k in kept if k not in SAMPLING_KEYS}
+    if before.get("sampling"):
+        row["sampling"] = {**row.get("sampling", {}), **before["sampling"]}
     data[name] = row
     _save(p, data)
-    return {"name": name, **row, "chat_template": info.chat_template is not None}
+    kept = [k for k in settings_of(before) if k != "default_quant"]
+    return {"name": name, **row, "chat_template": info.chat_template is not None, "kept": kept}
+
+
+def check_name(name: str) -> None:
+    """A name `--model NAME` can find again: not a path, not NAME:QUANT, one visible word."""
+    if not name or any(c in name for c in ":/\\") or name.endswith(".gguf"):
+        raise LocalthinkError(
+            f"{name!r} cannot be a model name: give one without ':', '/', '\\' or '.gguf'"
+        )
+    if not name.isprintable() or any(c.isspace() for c in name):
+        raise LocalthinkError(f"{name!r} cannot be a model name: no spaces or control characters")
 
 
 def forget(name: str, p: Paths | None = None) -> Path:
@@ -105,7 +123,7 @@ def set_settings(name: str, settings: dict[str, Any], p: Paths | None = None) ->
             row[key] = value
     if sampling:
         row["sampling"] = sampling
-    check_user_row(None, name, row)
+    check_settings(None, name, settings)
     quant = row.get("default_quant")
     if quant is not None and quant not in registry[name].quants:
         raise LocalthinkError(
@@ -117,22 +135,21 @@ def set_settings(name: str, settings: dict[str, Any], p: Paths | None = None) ->
 
 
 def reset_settings(name: str, p: Paths | None = None) -> list[str]:
-    """Back to the curated defaults: drop the user's settings for a curated model; return
-    the keys that were set. (An imported model's row is its only definition: there is
-    nothing underneath to go back to, so `set` changes it instead.)"""
+    """Back to the curated defaults: drop the user's table for a curated model, whatever it
+    holds (so a broken one can be undone too); return the keys it set. (An imported model's
+    row is its only definition: there is nothing underneath to go back to, so `set`
+    changes it instead.)"""
     p = p or paths()
-    registry = load_registry(p)
-    if name not in registry:
-        raise ModelNotFoundError(f"unknown model {name!r} (see `localthink models`)")
-    if registry[name].user:
-        raise LocalthinkError(
-            f"{name} is your own model, with no curated defaults to go back to:"
-            f" change a setting with `localthink set {name} KEY=VALUE`"
-        )
     data = _load(p)
-    gone = list(registry[name].overrides)
-    if not gone:
+    if name not in read_toml(curated_registry_path()):
+        if name in data:
+            raise LocalthinkError(
+                f"{name} is your own model, with no curated defaults to go back to:"
+                f" change a setting with `localthink set {name} KEY=VALUE`"
+            )
+        raise ModelNotFoundError(f"unknown model {name!r} (see `localthink models`)")
+    row = data.pop(name, None)
+    if not row:
         raise LocalthinkError(f"{name} has no settings of yours to reset")
-    data.pop(name)
     _save(p, data)
-    return gone
+    return list(settings_of(row)) if isinstance(row, dict) else []

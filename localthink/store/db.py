@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -58,6 +59,15 @@ class StoredMessage:
         return asdict(self)
 
 
+def _params(text: str | None) -> dict:
+    """A reply's sampling settings; a damaged value loses only them, not the reply."""
+    try:
+        params = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return params if isinstance(params, dict) else {}
+
+
 def _message(row: sqlite3.Row) -> StoredMessage:
     return StoredMessage(
         id=row["id"],
@@ -66,7 +76,7 @@ def _message(row: sqlite3.Row) -> StoredMessage:
         content=row["content"],
         thinking=row["thinking"],
         model=row["model"],
-        params=json.loads(row["params"] or "{}"),
+        params=_params(row["params"]),
         status=row["status"],
         figures={k: row[k] for k in FIGURES if row[k] is not None},
         created_at=row["created_at"],
@@ -102,7 +112,7 @@ class Store:
                 self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
                 self._conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:  # a full disk, a locked or damaged file
                 self._rollback()
                 raise StoreError(f"{self.path}: write failed ({exc})") from None
             except BaseException:
@@ -112,7 +122,16 @@ class Store:
     def _rollback(self) -> None:
         # SQLite may already have rolled the transaction back itself (a full disk can)
         if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.DatabaseError):  # the error raised says more
+                self._conn.execute("ROLLBACK")
+
+    def query(self, sql: str, args=()) -> list[sqlite3.Row]:
+        """All rows of a read; a damaged file is one line, not a traceback."""
+        try:
+            with self._lock:
+                return self._conn.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot read the chat store ({exc})") from None
 
     def close(self) -> None:
         self._conn.close()
@@ -138,12 +157,10 @@ class Store:
         return self.conversation(cur.lastrowid)
 
     def conversation(self, conversation_id: int) -> Conversation:
-        row = self._conn.execute(
-            "SELECT * FROM conversations WHERE id = ?", (conversation_id,)
-        ).fetchone()
-        if row is None:
+        rows = self.query("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        if not rows:
             raise StoreError(f"no conversation {conversation_id}")
-        return Conversation(**dict(row))
+        return Conversation(**dict(rows[0]))
 
     def conversations(
         self, search: str = "", sources: tuple[str, ...] | None = ("chat",)
@@ -154,17 +171,19 @@ class Store:
         if sources is not None:
             where.append(f"c.source IN ({','.join('?' * len(sources))})")
             args += list(sources)
-        if search:
-            like = f"%{search}%"
+        if search:  # the text itself: % and _ match only themselves
+            text = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{text}%"
             where.append(
-                "(c.title LIKE ? OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id"
-                " AND (m.content LIKE ? OR m.thinking LIKE ?)))"
+                "(c.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
+                " WHERE m.conversation_id = c.id"
+                " AND (m.content LIKE ? ESCAPE '\\' OR m.thinking LIKE ? ESCAPE '\\')))"
             )
             args += [like, like, like]
         sql = "SELECT c.* FROM conversations c"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        rows = self._conn.execute(sql + " ORDER BY c.updated_at DESC, c.id DESC", args).fetchall()
+        rows = self.query(sql + " ORDER BY c.updated_at DESC, c.id DESC", args)
         return [Conversation(**dict(r)) for r in rows]
 
     def rename(self, conversation_id: int, title: str) -> None:
@@ -178,16 +197,16 @@ class Store:
     # messages
 
     def messages(self, conversation_id: int) -> list[StoredMessage]:
-        rows = self._conn.execute(
+        rows = self.query(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
-        ).fetchall()
+        )
         return [_message(r) for r in rows]
 
     def message(self, message_id: int) -> StoredMessage:
-        row = self._conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
-        if row is None:
+        rows = self.query("SELECT * FROM messages WHERE id = ?", (message_id,))
+        if not rows:
             raise StoreError(f"no message {message_id}")
-        return _message(row)
+        return _message(rows[0])
 
     def add_message(
         self,

@@ -70,7 +70,7 @@ def query_rows(
     if chat is not None:
         sql += " AND m.conversation_id = ?"
         args.append(chat)
-    rows = store._conn.execute(sql + " ORDER BY m.created_at, m.id", args).fetchall()
+    rows = store.query(sql + " ORDER BY m.created_at, m.id", args)
     return [
         QueryRow(
             message_id=r[0],

@@ -131,7 +131,7 @@ def test_counts_below_one_are_usage_errors(tmp_path, flag, value):
         timeout=60,
     )
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.startswith("usage:")
+    assert r.stderr.startswith("localthink distill traces: error: ") and r.stderr.count("\n") == 1
     assert f"argument {flag}: '{value}' is not a whole number of at least 1" in r.stderr
     assert not (tmp_path / "tr.jsonl").exists()
 

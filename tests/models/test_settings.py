@@ -66,7 +66,7 @@ def test_an_override_keeps_every_curated_key_it_does_not_name(isolated_home):
     [
         ({"temprature": 0.5}, "unknown key 'temprature'"),
         ({"temperature": "hot"}, "temperature must be a number"),
-        ({"max_tokens": 0}, "max_tokens must be a count"),
+        ({"max_tokens": 0}, "max_tokens must be a whole number of at least 1"),
         ({"system_prompt": 1}, "system_prompt must be true or false"),
         ({"default_quant": "Q3"}, "has no Q3 quant"),
     ],
