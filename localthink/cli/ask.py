@@ -32,7 +32,9 @@ def add_parser(sub) -> None:
     p.add_argument("--hide-thinking", action="store_true", help="print only the answer")
     add_budget_flags(p)
     p.add_argument("--answer", help="reference answer: the reply is checked and the verdict stored")
-    p.add_argument("--file", help='batch: a JSONL file of {"question", "answer"?} lines')
+    p.add_argument(
+        "--file", help='batch: a JSONL file of {"question", "answer"?} lines (- reads stdin)'
+    )
     p.add_argument("--runs", type=positive, default=1, help="batch: ask every question K times")
     p.add_argument(
         "--no-save", action="store_true", help="do not keep this reply in the chat store"
@@ -84,6 +86,12 @@ def run(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     if args.file:
         from localthink.cli.batch import run_batch
+
+        if args.question is not None or args.answer is not None:
+            raise LocalthinkError(
+                "--file asks the file's questions (with their own answers):"
+                " leave out the question and --answer"
+            )
 
         with stop_on_signals(cancel):
             return run_batch(args, cancel)

@@ -15,7 +15,8 @@ from localthink.errors import LocalthinkError, PromptTooLongError
 def read_questions(path: Path) -> list[dict]:
     """JSONL lines with "question" (and optionally "answer"); bad lines are reported, skipped."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        lines = text.splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise LocalthinkError(f"{path}: cannot read ({exc})") from None
     questions = []

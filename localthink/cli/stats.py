@@ -26,9 +26,13 @@ def add_parser(sub) -> None:
 
 def parse_date(text: str) -> float:
     try:
-        return datetime.strptime(text, "%Y-%m-%d").timestamp()
+        day = datetime.strptime(text, "%Y-%m-%d")
     except ValueError:
         raise LocalthinkError(f"--since {text!r}: expected a date like 2026-11-23") from None
+    try:
+        return day.timestamp()
+    except (OverflowError, OSError, ValueError):  # before the epoch's reach: every reply
+        return 0.0
 
 
 def _fmt(value, spec: str = "", none: str = "-") -> str:
@@ -116,7 +120,19 @@ def run(args: argparse.Namespace) -> int:
         print(plot(rows))
     elif not (args.csv or args.json):
         if not rows:
-            print("no replies stored yet: ask something first (`localthink ask …`)")
+            filters = [
+                f"{flag} {value}"
+                for flag, value in (
+                    ("--model", args.model),
+                    ("--since", args.since),
+                    ("--chat", args.chat),
+                )
+                if value is not None
+            ]
+            if filters:
+                print(f"no replies match {' '.join(filters)} (`localthink stats` lists them all)")
+            else:
+                print("no replies stored yet: ask something first (`localthink ask …`)")
             return 0
         print_tables(rows, summary)
     return 0

@@ -212,3 +212,23 @@ def test_ask_answers_when_the_store_opens_but_cannot_take_the_question(tmp_path,
     assert json.loads(reply)["stats"]["answer_tokens"] > 0
     assert "this reply is not being saved" in r.stderr and "Traceback" not in r.stderr
     assert len(listing) == 1 and "Hi" in listing[0]  # no chat without its question
+
+
+def test_stats_says_when_filters_match_nothing(isolated_home):
+    _store_with_chats(1).close()
+    r = localthink("stats", "--model", "nope", home=isolated_home)
+    assert r.returncode == 0 and r.stdout.startswith("no replies match --model nope")
+    r = localthink("stats", "--since", "0001-01-01", home=isolated_home)  # a real date
+    assert r.returncode == 0, r.stderr  # it said 'expected a date like …'
+    assert "no replies" not in r.stdout and "question " in r.stdout  # the stored reply
+
+
+def test_batch_reads_stdin_and_refuses_a_question_it_would_ignore(isolated_home, tmp_path):
+    line = json.dumps({"question": "Say hi.", "answer": "hi"}) + "\n"
+    r = localthink("ask", "--file", "-", "--max-tokens", "2", stdin=line, home=isolated_home)
+    assert r.returncode == 0, r.stderr
+    assert "Say hi." in localthink("export", home=isolated_home).stdout
+    one_line_error(
+        localthink("ask", "--file", "-", "extra question", stdin=line, home=isolated_home),
+        "leave out the question and --answer",
+    )
