@@ -9,8 +9,15 @@ import sys
 import time
 from pathlib import Path
 
-from localthink.cli.options import positive
+from localthink.cli.options import (
+    fraction,
+    not_negative,
+    output_path,
+    positive,
+    positive_number,
+)
 from localthink.errors import LocalthinkError
+from localthink.limits import sampling_flag
 
 
 def add_parser(sub) -> None:
@@ -19,27 +26,31 @@ def add_parser(sub) -> None:
 
     t = dsub.add_parser("tasks", help="generate verifiable problems as JSONL")
     t.add_argument("--generator", default="arithmetic", help="arithmetic, linear or countdown")
-    t.add_argument("--n", type=int, default=1000)
+    t.add_argument("--n", type=positive, default=1000)
     t.add_argument("--seed", type=int, default=1)
     t.add_argument(
         "--difficulty", type=int, default=1, help="1 (easy) … 5 (hard); arithmetic also 0"
     )
-    t.add_argument("-o", "--output", required=True)
+    t.add_argument("-o", "--output", required=True, type=output_path)
+    t.add_argument("--force", action="store_true", help="replace an existing -o file")
     t.set_defaults(run=run_tasks)
 
     r = dsub.add_parser("traces", help="ask a teacher for reasoning traces (resumable)")
     r.add_argument("tasks")
-    r.add_argument("-o", "--output", required=True)
+    r.add_argument("-o", "--output", required=True, type=output_path)
     r.add_argument("--teacher", required=True, help="openai:URL or gguf:PATH_OR_NAME")
     r.add_argument("--model", help="model name on an openai: server")
     r.add_argument("--samples", type=positive, default=4, help="traces per task")
     r.add_argument("--concurrency", type=positive, default=4)
-    r.add_argument("--temperature", type=float, default=0.6)
-    r.add_argument("--top-p", type=float, default=0.95)
+    r.add_argument("--temperature", type=sampling_flag("temperature"), default=0.6)
+    r.add_argument("--top-p", type=sampling_flag("top_p"), default=0.95)
     r.add_argument("--max-tokens", type=positive, default=4096)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument(
-        "--retries", type=int, default=5, help="retries on 429/5xx/timeouts (backoff 1, 2, 4 … s)"
+        "--retries",
+        type=not_negative,
+        default=5,
+        help="retries on 429/5xx/timeouts (backoff 1, 2, 4 … s)",
     )
     r.add_argument(
         "--timeout",
@@ -56,22 +67,24 @@ def add_parser(sub) -> None:
         help="stream openai: replies, --timeout then bounds the gap between chunks "
         "(default; --no-stream for servers without it)",
     )
-    r.add_argument("--split", default="train", help="train, test or all")
+    r.add_argument("--split", default="train", choices=("train", "test", "all"))
     r.set_defaults(run=run_traces_cmd)
 
     v = dsub.add_parser("verify", help="keep verified-correct traces as SFT JSONL")
     v.add_argument("traces")
-    v.add_argument("-o", "--output", required=True)
-    v.add_argument("--max-thinking-chars", type=int, default=32_000)
-    v.add_argument("--max-foreign-share", type=float, default=0.05)
+    v.add_argument("-o", "--output", required=True, type=output_path)
+    v.add_argument("--max-thinking-chars", type=positive, default=32_000)
+    v.add_argument("--max-foreign-share", type=fraction, default=0.05)
     v.set_defaults(run=run_verify)
 
     tr = dsub.add_parser("train", help="fine-tune the student on verified traces (SFT)")
     tr.add_argument("sft")
     tr.add_argument("--student", required=True, help="Hugging Face folder or .gguf")
-    tr.add_argument("-o", "--output", required=True, help="folder for the trained student")
-    tr.add_argument("--epochs", type=float, default=2.0)
-    tr.add_argument("--lr", type=float, help="default 1e-5, or 2e-4 with --lora")
+    tr.add_argument(
+        "-o", "--output", required=True, type=output_path, help="folder for the trained student"
+    )
+    tr.add_argument("--epochs", type=positive_number, default=2.0)
+    tr.add_argument("--lr", type=positive_number, help="default 1e-5, or 2e-4 with --lora")
     tr.add_argument("--lora", action="store_true", help="train LoRA adapters, merged on save")
     tr.add_argument("--lora-rank", type=positive, default=16)
     tr.add_argument("--batch-size", type=positive, default=4, help="per GPU and micro-batch")
@@ -119,8 +132,11 @@ def run_tasks(args: argparse.Namespace) -> int:
     from localthink.distill.tasks import generate_tasks, write_tasks
 
     low = 0 if args.generator == "arithmetic" else 1
-    if args.n < 1 or not low <= args.difficulty <= 5:
-        raise LocalthinkError(f"--n must be at least 1 and --difficulty {low} to 5")
+    if not low <= args.difficulty <= 5:
+        raise LocalthinkError(f"--difficulty must be {low} to 5")
+    out = Path(args.output)
+    if out.is_file() and out.stat().st_size and not args.force:  # a pipe or device is fine
+        raise LocalthinkError(f"{out} exists (use --force to replace it)")
     tasks = generate_tasks(args.generator, args.n, args.seed, args.difficulty)
     write_tasks(tasks, Path(args.output))
     test = sum(t.split == "test" for t in tasks)
@@ -139,11 +155,11 @@ def run_traces_cmd(args: argparse.Namespace) -> int:
     from localthink.distill.traces import TracesInterrupted, run_traces
     from localthink.engine.protocol import SamplingParams
 
-    if args.retries < 0:
-        raise LocalthinkError("--retries must be 0 or more")
     tasks = read_tasks(Path(args.tasks))
     if args.split != "all":
         tasks = [t for t in tasks if t.split == args.split]
+        if not tasks:
+            raise LocalthinkError(f"{args.tasks}: no {args.split}-split tasks (--split all?)")
     teacher = make_teacher(
         args.teacher, args.model, retries=args.retries, timeout=args.timeout, stream=args.stream
     )
@@ -202,8 +218,6 @@ def run_verify(args: argparse.Namespace) -> int:
         Path(args.output),
         Filters(args.max_thinking_chars, 1, args.max_foreign_share),
     )
-    if not report.seen:
-        raise LocalthinkError(f"{args.traces}: no trace records")
     print(f"kept {report.kept}/{report.seen} ({report.kept / report.seen:.0%}) → {args.output}")
     for kind, (kept, seen) in sorted(report.by_kind.items()):
         print(f"  {kind}: {kept}/{seen} accepted ({kept / seen:.0%})")
@@ -305,10 +319,19 @@ def run_eval(args: argparse.Namespace) -> int:
         tasks = every
     tasks = tasks[: args.limit] if args.limit else tasks
     params = SamplingParams(max_tokens=args.max_tokens)
+    target = Path(args.model.removeprefix("gguf:"))
+    out = (target.parent if target.exists() else Path.cwd()) / f"{target.stem}.eval.json"
+    results = []
     with open_store() as store:
-        results = [
-            evaluate(spec, tasks, args.samples, params, store, args.teacher_model) for spec in specs
-        ]
+        for spec in specs:  # kept after each model: a dead teacher last loses no scores
+            try:
+                result = evaluate(spec, tasks, args.samples, params, store, args.teacher_model)
+            except LocalthinkError as exc:
+                if results:
+                    raise LocalthinkError(f"{exc}; the scores so far are in {out}") from None
+                raise
+            results.append(result)
+            write_results(results, out)
     kind = "held-out" if held_out else "training (not held-out)"
     table = Table(title=f"{len(tasks)} {kind} tasks × {args.samples} samples", title_justify="left")
     for col in ("model", "pass@1", "mean thinking tok", "mean answer tok"):
@@ -321,9 +344,6 @@ def run_eval(args: argparse.Namespace) -> int:
             f"{r.mean_answer_tokens:.0f}",
         )
     Console().print(table)
-    target = Path(args.model.removeprefix("gguf:"))
-    out = (target.parent if target.exists() else Path.cwd()) / f"{target.stem}.eval.json"
-    write_results(results, out)
     print(f"→ {out} (also in `localthink stats`)")
     return 0
 

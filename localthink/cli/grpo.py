@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from localthink.atomic import write_text
-from localthink.cli.options import positive
+from localthink.cli.options import not_negative_number, positive, positive_number
 from localthink.errors import LocalthinkError
+from localthink.limits import sampling_flag
 
 
 def add_grpo_parser(dsub) -> None:
@@ -20,14 +21,18 @@ def add_grpo_parser(dsub) -> None:
     g.add_argument("--group", type=positive, default=8, help="completions sampled per task")
     g.add_argument("--steps", type=positive, default=200)
     g.add_argument("--prompts-per-step", type=positive, default=4)
-    g.add_argument("--beta", type=float, default=0.0, help="KL weight to the frozen student")
-    g.add_argument("--lr", type=float, default=1e-6)
+    g.add_argument(
+        "--beta", type=not_negative_number, default=0.0, help="KL weight to the frozen student"
+    )
+    g.add_argument("--lr", type=positive_number, default=1e-6)
     g.add_argument("--loss", default="grpo", choices=("grpo", "dapo", "dr_grpo"))
-    g.add_argument("--clip", type=float, default=0.2, help="policy ratio clip ε")
+    g.add_argument("--clip", type=positive_number, default=0.2, help="policy ratio clip ε")
     g.add_argument("--updates-per-batch", type=positive, default=1)
     g.add_argument("--max-new-tokens", type=positive, default=256)
-    g.add_argument("--temperature", type=float, default=1.0)
-    g.add_argument("--top-p", type=float, default=1.0)
+    g.add_argument(  # GRPO learns from differences between samples: 0 would make none
+        "--temperature", type=positive_number, default=1.0, help="sampling temperature (above 0)"
+    )
+    g.add_argument("--top-p", type=sampling_flag("top_p"), default=1.0)
     g.add_argument(
         "--reward",
         action="append",

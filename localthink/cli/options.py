@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from localthink.engine.protocol import LoadOptions, SamplingParams
 from localthink.errors import LocalthinkError
@@ -29,6 +30,46 @@ def not_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 0")
     return value
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number above 0 (a learning rate, a count of epochs)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
+    return value
+
+
+def not_negative_number(text: str) -> float:
+    """An argparse type: a finite number of at least 0 (a KL weight)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of at least 0")
+    return value
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 0 to 1")
+    return value
+
+
+def output_path(text: str) -> str:
+    """An argparse type: an output file or folder named by the user (not empty)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an output path cannot be empty")
+    return text
 
 
 def thread_count(text: str) -> int:

@@ -69,6 +69,25 @@ def save_error(what: str, exc: Exception, ckpt: Path) -> LocalthinkError:
     return LocalthinkError(f"{what} ({reason}; {free:.1f} GiB free there); {kept}")
 
 
+def check_output(out: Path, resume: bool) -> None:
+    """Before any training: `out` is a folder this run may write, and starting afresh does
+    not throw away a run already saved there (its checkpoint, or its trained student)."""
+    if out.exists() and not out.is_dir():
+        raise LocalthinkError(f"{out} is a file; -o names a folder for the trained student")
+    if not resume and ((out / "checkpoint").exists() or (out / "config.json").exists()):
+        raise LocalthinkError(
+            f"{out} already holds a trained student or checkpoint: --resume continues it;"
+            " give another -o to start again"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".localthink-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise LocalthinkError(f"{out}: cannot write there ({exc.strerror or exc})") from None
+
+
 def check_room(out: Path, model, resume: bool) -> None:
     """Refuse before training, not at the first save, when the disk cannot hold the run.
 

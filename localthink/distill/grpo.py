@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from localthink.distill.checkpoint import check_room, recover, staged
+from localthink.distill.checkpoint import check_output, check_room, recover, staged
 from localthink.distill.gpu import adamw
 from localthink.distill.grpo_objective import (
     LOSSES,
@@ -200,7 +200,7 @@ def grpo(
         raise LocalthinkError("--group must be at least 2 (advantages compare within a group)")
     rewards = parse_rewards(cfg.rewards)
     train_tasks = [t for t in tasks if t.split == "train"] or tasks
-    out.mkdir(parents=True, exist_ok=True)
+    check_output(out, resume)
     ckpt, log_path = out / "checkpoint", out / "grpo_log.jsonl"
     step = 0
     recover(ckpt)

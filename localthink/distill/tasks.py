@@ -115,6 +115,25 @@ def write_tasks(tasks: list[Task], path: Path) -> None:
             f.write(json.dumps(asdict(t), ensure_ascii=False) + "\n")
 
 
+def _task_problem(row, ids: set[str]) -> str | None:
+    """Why a JSONL line is not a task (said per line), or None."""
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    missing = [k for k in ("id", "question", "answer") if row.get(k) in (None, "")]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    for key in ("id", "question", "answer"):
+        if not isinstance(row[key], str | int | float) or isinstance(row[key], bool):
+            return f'"{key}" must be text or a number'
+    if not str(row["question"]).strip():
+        return "missing question"
+    if row.get("split", "train") not in ("train", "test"):
+        return f'"split" must be train or test, not {row["split"]!r}'
+    if str(row["id"]) in ids:
+        return f"duplicate id {row['id']}"
+    return None
+
+
 def read_tasks(path: Path) -> list[Task]:
     """Tasks from JSONL; each bad line is reported with its number and skipped."""
     try:
@@ -127,13 +146,11 @@ def read_tasks(path: Path) -> list[Task]:
             continue
         try:
             row = json.loads(line)
-            missing = [k for k in ("id", "question", "answer") if not str(row.get(k, "")).strip()]
-            if missing:
-                raise ValueError(f"missing {', '.join(missing)}")
-            if str(row["id"]) in ids:
-                raise ValueError(f"duplicate id {row['id']}")
-        except (ValueError, AttributeError) as exc:
-            print(f"localthink: {path}:{number}: skipped ({exc})", file=sys.stderr)
+        except ValueError:
+            row = None
+        problem = "not JSON" if row is None else _task_problem(row, ids)
+        if problem:
+            print(f"localthink: {path}:{number}: skipped ({problem})", file=sys.stderr)
             continue
         ids.add(str(row["id"]))
         tasks.append(

@@ -170,9 +170,8 @@ class OpenAITeacher:
             except (httpx.TransportError, ValueError) as exc:  # refused, dropped, bad JSON
                 wait, reason = 0.0, type(exc).__name__
             if attempt == self.retries:
-                raise TeacherUnavailable(
-                    f"{self.name} failed {self.retries + 1} times (last: {reason})"
-                )
+                times = "once" if self.retries == 0 else f"{self.retries + 1} times"
+                raise TeacherUnavailable(f"{self.name} failed {times} (last: {reason})")
             # exponential backoff with jitter, at least what the server asked for
             if cancel.wait(max(wait, self.backoff * 2**attempt * (0.5 + random.random() / 2))):
                 raise Cancelled

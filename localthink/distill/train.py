@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from localthink.distill.checkpoint import check_room, recover, save_error, staged
+from localthink.distill.checkpoint import check_output, check_room, recover, save_error, staged
 from localthink.distill.gpu import adamw, expandable_memory, use_liger
 from localthink.errors import LocalthinkError
 
@@ -127,22 +127,45 @@ def encode(tok, messages: list[dict], max_len: int) -> Example | None:
     return Example(ids, [-100] * n + ids[n:])
 
 
+def sft_problem(row) -> str | None:
+    """What makes a line unusable for training, or None: a chat that ends in the reply."""
+    messages = row.get("messages") if isinstance(row, dict) else None
+    if not isinstance(messages, list) or not messages:
+        return 'not an SFT record ({"messages": [...]})'
+    for m in messages:
+        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
+            return "every message needs a role: system, user or assistant"
+        if not isinstance(m.get("content"), str):
+            return "every message needs its content as text"
+    if messages[-1]["role"] != "assistant" or len(messages) < 2:
+        return "the last message must be the assistant's reply, after a question"
+    return None
+
+
 def read_sft(path: Path, tok, max_len: int) -> tuple[list[Example], int]:
+    """Examples from SFT JSONL; a bad line stops the run before the student loads."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LocalthinkError(f"{path}: cannot read ({exc})") from None
     examples, dropped = [], 0
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            messages = json.loads(line)["messages"]
-        except (ValueError, KeyError, TypeError):
-            raise LocalthinkError(
-                f'{path}:{number}: not an SFT record ({{"messages": …}})'
-            ) from None
-        ex = encode(tok, messages, max_len)
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        problem = "not JSON" if row is None else sft_problem(row)
+        if problem:
+            raise LocalthinkError(f"{path}:{number}: {problem}")
+        ex = encode(tok, row["messages"], max_len)
         if ex is None:
             dropped += 1
         else:
             examples.append(ex)
+    if not examples and not dropped:
+        raise LocalthinkError(f"{path}: no SFT examples")
     if not examples:
         raise LocalthinkError(f"{path}: no examples fit in --max-len {max_len}")
     return examples, dropped
@@ -196,6 +219,7 @@ def train(
         gradient_accumulation_steps=cfg.grad_accum,
         **compile_with,
     )
+    check_output(out, resume)
     tok = load_tokenizer(student)
     examples, dropped = read_sft(sft, tok, cfg.max_len)  # a bad file fails before the load
     ckpt = out / "checkpoint"

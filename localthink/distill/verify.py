@@ -103,8 +103,28 @@ def sft_record(rec: dict) -> dict:
     }
 
 
+def record_problem(rec) -> str | None:
+    """What makes a line unusable as a trace record (named per line), or None."""
+    if not isinstance(rec, dict):
+        return "not a JSON object"
+    for key in ("task_id", "question", "reference"):
+        if key not in rec:
+            return f'no "{key}"'
+    if not isinstance(rec["question"], str) or not rec["question"].strip():
+        return '"question" must be text'
+    if not isinstance(rec["reference"], str | int | float) or isinstance(rec["reference"], bool):
+        return '"reference" must be text or a number'
+    for key in ("thinking", "answer", "kind"):
+        if rec.get(key) is not None and not isinstance(rec[key], str):
+            return f'"{key}" must be text'
+    return None
+
+
 def verify_traces(src: Path, dst: Path, filters: Filters = Filters()) -> Report:
-    """Read traces, write the accepted ones as SFT JSONL (atomically), return the tally."""
+    """Read traces, write the accepted ones as SFT JSONL (atomically), return the tally.
+    Nothing is written when there is no trace record at all (an old file stays whole)."""
+    if dst.resolve() == src.resolve():
+        raise LocalthinkError(f"{dst}: is the traces file itself; give -o another file")
     try:
         lines = src.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -115,12 +135,15 @@ def verify_traces(src: Path, dst: Path, filters: Filters = Filters()) -> Report:
             continue
         try:
             rec = json.loads(line)
-            rec["question"], rec["reference"]  # noqa: B018 (required keys)
-        except (ValueError, KeyError, TypeError):
-            print(f"localthink: {src}:{number}: skipped (not a trace record)", file=sys.stderr)
+        except ValueError:
+            rec = None
+        problem = "not JSON" if rec is None else record_problem(rec)
+        if problem:
+            print(f"localthink: {src}:{number}: skipped ({problem})", file=sys.stderr)
             continue
         report.seen += 1
-        kind = rec.get("kind", "math")
+        rec["kind"] = kind = rec.get("kind") or "math"
+        rec["thinking"], rec["answer"] = rec.get("thinking") or "", rec.get("answer") or ""
         report.by_kind[kind][1] += 1
         reason = reject_reason(rec, filters)
         key = hashlib.sha256(
@@ -150,6 +173,8 @@ def verify_traces(src: Path, dst: Path, filters: Filters = Filters()) -> Report:
             "their questions do not list the numbers as [a, b, c]",
             file=sys.stderr,
         )
+    if not report.seen:
+        raise LocalthinkError(f"{src}: no trace records (nothing written to {dst})")
     with atomic_write(dst) as f:
         for row in out:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -21,7 +21,7 @@ def test_a_write_that_fails_midway_keeps_the_old_file(tmp_path):
     assert localthink(*TASKS, "--n", "5", "-o", str(out)).returncode == 0
     before = out.read_bytes()
     # 2000 tasks are ~150 KB: the cap makes the write fail partway, like a full disk
-    r = localthink(*TASKS, "--n", "2000", "-o", str(out), max_file_bytes=20_000)
+    r = localthink(*TASKS, "--n", "2000", "-o", str(out), "--force", max_file_bytes=20_000)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
         f"localthink: error: {out}: cannot write (File too large); the old file is kept"

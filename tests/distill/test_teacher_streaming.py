@@ -137,6 +137,6 @@ def test_the_same_slow_teacher_times_out_with_no_stream(standin, tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert standin.bodies[0]["stream"] is False
     assert r.stderr.strip().splitlines()[-1] == (
-        f"localthink: error: openai:{standin.url} failed 1 times (last: no reply within 1 s, "
+        f"localthink: error: openai:{standin.url} failed once (last: no reply within 1 s, "
         f"see --timeout); 0 samples kept in {out}, run again to resume"
     )
