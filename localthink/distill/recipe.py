@@ -6,6 +6,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from localthink.distill.recipe_checks import check_recipe, spec_of
 from localthink.errors import LocalthinkError
 
 
@@ -14,27 +15,24 @@ def _say(stage: str, text: str) -> None:
 
 
 def load_recipe(path: Path) -> dict:
+    """The recipe, checked whole (keys, values, the models it names) before any stage runs."""
     try:
         recipe = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise LocalthinkError(f"{path}: cannot read recipe ({exc})") from None
     for section in ("tasks", "teacher", "student"):
         if not isinstance(recipe.get(section), dict):
             raise LocalthinkError(f"{path}: recipe needs a [{section}] table")
-    for section in ("teacher", "student"):
-        _spec(recipe, section, path)
-    _train_config(recipe.get("train", {}), path)  # a typo fails now, not after the traces
+    check_recipe(recipe, path)
     return recipe
 
 
+def _written(path: Path) -> bool:
+    """A stage's output that holds something: an empty file is not a finished stage."""
+    return path.is_file() and bool(path.read_bytes().strip())
+
+
 TRAINED_MARK = ".localthink-trained"
-
-
-def _spec(recipe: dict, section: str, path: Path | None) -> str:
-    spec = recipe[section].get("spec")
-    if not isinstance(spec, str) or not spec:
-        raise LocalthinkError(f'{path or "recipe"}: [{section}] needs spec = "MODEL"')
-    return spec
 
 
 def _train_config(table: dict, path: Path):
@@ -52,11 +50,11 @@ def _train_config(table: dict, path: Path):
     return train_config(**table)
 
 
-def _teacher_spec(recipe: dict, work: Path) -> str:
+def _teacherspec_of(recipe: dict, work: Path) -> str:
     """The teacher, optionally given a chat template that opens <think> (a copy, in work/)."""
     t = recipe["teacher"]
     if not t.get("think_template"):
-        return _spec(recipe, "teacher", None)
+        return spec_of(recipe, "teacher", None)
     from converters.tokenizer import thinking_template
     from localthink.models.gguf_file import copy_gguf, read_gguf_info
     from localthink.models.resolve import resolve_model
@@ -87,7 +85,7 @@ def run_recipe(path: Path) -> Path:
     work.mkdir(parents=True, exist_ok=True)
 
     tasks_path = work / "tasks.jsonl"
-    if not tasks_path.exists():
+    if not _written(tasks_path):  # an empty one (older runs wrote it for n = 0) is redone
         t = recipe["tasks"]
         write_tasks(
             generate_tasks(
@@ -102,7 +100,7 @@ def run_recipe(path: Path) -> Path:
     _say("tasks", f"{len(tasks)} tasks in {tasks_path}")
 
     t = recipe["teacher"]
-    teacher = make_teacher(_teacher_spec(recipe, work), t.get("model"))
+    teacher = make_teacher(_teacherspec_of(recipe, work), t.get("model"))
     params = SamplingParams(
         max_tokens=t.get("max_tokens", 2048),
         temperature=t.get("temperature", 0.6),
@@ -140,7 +138,7 @@ def run_recipe(path: Path) -> Path:
     student_dir = work / "student"
     trained = student_dir / TRAINED_MARK  # written last: a save cut short is not "done"
     if not trained.exists():
-        spec = _spec(recipe, "student", path)
+        spec = spec_of(recipe, "student", path)
         student = str(resolve_model(spec).model.path) if not Path(spec).exists() else spec
         cfg = _train_config(recipe.get("train", {}), path)
         result = train(work / "sft.jsonl", student, student_dir, cfg, resume=True)
@@ -179,10 +177,13 @@ def run_recipe(path: Path) -> Path:
             test = tasks[: ev.get("limit", 20)]
             _say("eval", "the tasks have no test split: evaluating on training tasks")
         eval_params = SamplingParams(max_tokens=ev.get("max_tokens", 512))
+        teacher_model = recipe["teacher"].get("model")  # for an openai: model in against
         with open_store() as store:
             results = [evaluate(name, test, ev.get("samples", 1), eval_params, store)]
             for other in ev.get("against", []):
-                results.append(evaluate(other, test, ev.get("samples", 1), eval_params, store))
+                results.append(
+                    evaluate(other, test, ev.get("samples", 1), eval_params, store, teacher_model)
+                )
         write_results(results, work / "eval.json")
         for r in results:
             _say(
