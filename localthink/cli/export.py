@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from localthink.store.db import open_store
     from localthink.store.export import export_conversation
 
-    with open_store() as store:
+    with open_store(reading=True) as store:
         if args.id is not None:
             print(export_conversation(store, args.id, args.format))
             return 0

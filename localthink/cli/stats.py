@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from localthink.store.stats import query_rows, summarise
 
     since = parse_date(args.since) if args.since else None
-    with open_store() as store:
+    with open_store(reading=True) as store:
         rows = query_rows(store, args.model, since, args.chat)
     summary = summarise(rows)
     if args.csv:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from localthink.config import paths
 from localthink.errors import StoreError
-from localthink.store.schema import migrate
+from localthink.store.schema import MIGRATIONS, migrate
 
 OUTCOMES = ("think_budget", "min_think", "no_think", "reference", "correct")
 STATUSES = ("streaming", "complete", "stopped", "truncated", "error", "incomplete")
@@ -87,8 +87,11 @@ def _message(row: sqlite3.Row) -> StoredMessage:
 class Store:
     """All reads and writes of chats. Safe to share between the UI and a worker thread."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, reading: bool = False) -> None:
+        """`reading`: for commands that only read (stats, export): when the store cannot be
+        opened for writing (a read-only or full disk), it is opened to read as it is."""
         self.path = path = Path(path)
+        self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -102,8 +105,28 @@ class Store:
                 "UPDATE messages SET status = 'incomplete' WHERE status = 'streaming'"
             )
         except (sqlite3.DatabaseError, OSError) as exc:
-            raise StoreError(f"{path}: cannot open the chat store ({exc})") from None
-        self._lock = threading.Lock()
+            if getattr(self, "_conn", None) is not None:
+                self._conn.close()
+            if not (reading and path.is_file() and self._open_as_it_is()):
+                raise StoreError(f"{path}: cannot open the chat store ({exc})") from None
+
+    def _open_as_it_is(self) -> bool:
+        """Read-only, then immutable: SQLite cannot open a WAL database read-only where it
+        cannot make its -shm file (a read-only disk). A clean close leaves no WAL, so
+        nothing is missed then; after a crash, the last second of a reply may be."""
+        for query in ("mode=ro", "immutable=1"):
+            try:
+                conn = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?{query}", uri=True, check_same_thread=False
+                )
+                conn.row_factory = sqlite3.Row
+                if conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+                    self._conn = conn
+                    return True
+                conn.close()
+            except sqlite3.DatabaseError:
+                continue
+        return False
 
     @contextmanager
     def _tx(self):
@@ -275,6 +298,6 @@ class Store:
             c.execute("DELETE FROM messages WHERE id = ?", (message_id,))
 
 
-def open_store(path: Path | None = None) -> Store:
-    """The user's chat store (creating it on first use)."""
-    return Store(path or paths().db_path)
+def open_store(path: Path | None = None, *, reading: bool = False) -> Store:
+    """The user's chat store (creating it on first use; `reading`: see Store)."""
+    return Store(path or paths().db_path, reading=reading)

@@ -232,3 +232,29 @@ def test_batch_reads_stdin_and_refuses_a_question_it_would_ignore(isolated_home,
         localthink("ask", "--file", "-", "extra question", stdin=line, home=isolated_home),
         "leave out the question and --answer",
     )
+
+
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="needs unshare and tmpfs mounts")
+def test_export_and_stats_read_an_intact_store_on_a_full_or_read_only_disk(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    py = sys.executable
+    make = (
+        "from localthink.store.db import open_store; s = open_store();"
+        " s.new_conversation('kept chat', 'm', source='ask'); s.close()"
+    )
+    script = f"""
+        set -e
+        mount -t tmpfs -o size=4m tmpfs {home}
+        {py} -c "{make}"
+        dd if=/dev/zero of={home}/fill bs=4k 2>/dev/null || true
+        echo full; {py} -m localthink export; {py} -m localthink stats
+        rm {home}/fill
+        mount -o remount,ro {home}
+        echo read-only; {py} -m localthink export
+    """
+    r = on_small_disk(script, env={**os.environ, "LOCALTHINK_HOME": str(home)})
+    assert r.returncode == 0, r.stderr  # before: 'cannot open the chat store (disk I/O error)'
+    out = r.stdout.splitlines()
+    assert out[0] == "full" and "kept chat" in out[1] and out[2].startswith("no replies stored")
+    assert out[3] == "read-only" and "kept chat" in out[4]
