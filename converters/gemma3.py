@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from converters import llama
-from converters.checkpoint import CheckpointError
+from converters.checkpoint import CheckpointError, check_number
 
 ARCH = "gemma3"
 HF_CLASSES = ("Gemma3ForCausalLM", "Gemma3ForConditionalGeneration")
@@ -28,11 +28,32 @@ LAYER = {
 }
 
 
-def text_config(config: dict) -> dict:
+def text_config(config: dict, where: str = "config.json") -> dict:
     """The language model's settings (multimodal checkpoints nest them under text_config)."""
     if "text_config" not in config:
         return config
+    if not isinstance(config["text_config"], dict):
+        raise CheckpointError(f"{where}: text_config is not a table of settings")
     return {"tie_word_embeddings": config.get("tie_word_embeddings", True), **config["text_config"]}
+
+
+def check_config(config: dict, where: str) -> None:
+    """Llama's keys, and the sliding-window ones gemma3 adds."""
+    llama.check_config(config, where)
+    for key in ("sliding_window", "sliding_window_pattern", "_sliding_window_pattern"):
+        check_number(config, key, where, whole=True, optional=True)
+    for key in ("rope_local_base_freq", "query_pre_attn_scalar", "final_logit_softcapping"):
+        check_number(config, key, where, optional=True)
+    kinds = config.get("layer_types")
+    if kinds and (
+        not isinstance(kinds, list)
+        or len(kinds) != config["num_hidden_layers"]
+        or not all(k in ("sliding_attention", "full_attention") for k in kinds)
+    ):
+        raise CheckpointError(
+            f"{where}: layer_types is not a list of sliding_attention / full_attention, "
+            "one per layer"
+        )
 
 
 def write_metadata(w, config: dict) -> None:

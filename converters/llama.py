@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 
+from converters.checkpoint import CheckpointError, check_number
+
 ARCH = "llama"
 HF_CLASSES = ("LlamaForCausalLM",)
 
@@ -25,6 +27,69 @@ TOP = {
     "model.norm.weight": "output_norm.weight",
     "lm_head.weight": "output.weight",
 }
+
+
+# what each rope scaling type reads from the config, besides rope_theta
+ROPE_NEEDS = {
+    "default": (),
+    "linear": ("factor",),
+    "yarn": ("factor", "original_max_position_embeddings"),
+    "llama3": ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"),
+}
+
+
+def check_config(config: dict, where: str) -> None:
+    """Every key the conversion reads, present and of its kind: one line naming the first
+    that is not (`where` is the config file), rather than a KeyError midway."""
+    for key in ("hidden_size", "num_hidden_layers", "intermediate_size", "num_attention_heads"):
+        check_number(config, key, where, whole=True)
+    check_number(config, "vocab_size", where, whole=True)
+    for key in ("num_key_value_heads", "head_dim", "max_position_embeddings"):
+        check_number(config, key, where, whole=True, optional=True)
+    for key in ("rms_norm_eps", "rope_theta"):
+        check_number(config, key, where, optional=True)
+    heads = config["num_attention_heads"]
+    kv_heads = config.get("num_key_value_heads") or heads
+    if heads % kv_heads:
+        raise CheckpointError(
+            f"{where}: num_attention_heads {heads} is not a multiple of "
+            f"num_key_value_heads {kv_heads}"
+        )
+    if not config.get("head_dim") and config["hidden_size"] % heads:
+        raise CheckpointError(
+            f"{where}: hidden_size {config['hidden_size']} is not a multiple of "
+            f"num_attention_heads {heads} (and no head_dim is given)"
+        )
+    for key in ("rope_parameters", "rope_scaling"):
+        if config.get(key) is not None and not isinstance(config[key], dict):
+            raise CheckpointError(f"{where}: {key} is not a table of settings")
+    params = config.get("rope_parameters") or {}
+    kinds = ["full_attention"]
+    if "full_attention" in params:  # transformers 5, models mixing sliding and full attention
+        if not all(isinstance(v, dict) for v in params.values()):
+            raise CheckpointError(f"{where}: rope_parameters per layer type are not tables")
+        kinds = list(params)
+    for kind in kinds:
+        check_rope(rope_settings(config, kind), where)
+
+
+def check_rope(rope: dict, where: str = "config.json") -> None:
+    """A rope type the converter knows, with the numbers that type needs."""
+    kind = rope["rope_type"]
+    if not isinstance(kind, str) or kind not in ROPE_NEEDS:
+        raise CheckpointError(
+            f"{where}: rope scaling {kind!r} is not supported "
+            "(default, linear, llama3 and yarn are)"
+        )
+    check_number(rope, "rope_theta", where)
+    for key in ROPE_NEEDS[kind]:
+        if key not in rope:
+            raise CheckpointError(f"{where}: rope scaling {kind} needs {key}, which is missing")
+        check_number(rope, key, f"{where}: rope scaling {kind}")
+    if kind == "llama3" and rope["high_freq_factor"] <= rope["low_freq_factor"]:
+        raise CheckpointError(
+            f"{where}: rope scaling llama3 needs high_freq_factor > low_freq_factor"
+        )
 
 
 def head_dim(config: dict) -> int:
@@ -68,6 +133,7 @@ def write_rope(w, rope: dict) -> None:
     """Base frequency and linear scaling; llama3 scaling travels as the rope_freqs tensor."""
     import gguf
 
+    check_rope(rope)
     w.add_rope_freq_base(float(rope["rope_theta"]))
     if rope["rope_type"] == "linear":
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
@@ -76,13 +142,6 @@ def write_rope(w, rope: dict) -> None:
         w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
         w.add_rope_scaling_factor(float(rope["factor"]))
         w.add_rope_scaling_orig_ctx_len(int(rope["original_max_position_embeddings"]))
-    elif rope["rope_type"] not in ("default", "llama3"):
-        from converters.checkpoint import CheckpointError
-
-        raise CheckpointError(
-            f"rope scaling {rope['rope_type']!r} is not supported "
-            "(default, linear, llama3 and yarn are)"
-        )
 
 
 def extra_tensors(config: dict):
@@ -127,12 +186,22 @@ def map_tensor(name: str, data: np.ndarray, config: dict) -> tuple[str, np.ndarr
         return None
     gguf_name, part = renamed
     if part == "self_attn.q_proj.weight":
-        data = _unpermute_rope(data, config["num_attention_heads"])
+        data = _unpermute_rope(data, _rows_for(name, data, config, "num_attention_heads"))
     elif part == "self_attn.k_proj.weight":
-        data = _unpermute_rope(
-            data, config.get("num_key_value_heads", config["num_attention_heads"])
-        )
+        data = _unpermute_rope(data, _rows_for(name, data, config, "num_key_value_heads"))
     return gguf_name, data
+
+
+def _rows_for(name: str, data: np.ndarray, config: dict, heads_key: str) -> int:
+    """The head count, once the tensor is known to hold heads × head_dim rows (the rope
+    permutation reshapes by it)."""
+    heads = config.get(heads_key) or config["num_attention_heads"]
+    if data.shape[0] != heads * head_dim(config):
+        raise CheckpointError(
+            f"{name} has {data.shape[0]} rows; config.json's {heads_key} × head_dim "
+            f"is {heads} × {head_dim(config)}"
+        )
+    return heads
 
 
 def required_tensors(config: dict, layer_map: dict) -> set[str]:
@@ -149,6 +218,4 @@ def required_tensors(config: dict, layer_map: dict) -> set[str]:
 
 
 def _unknown(name: str, arch: str):
-    from converters.checkpoint import CheckpointError
-
     raise CheckpointError(f"unexpected tensor {name} for a {arch} checkpoint")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 
-from converters.checkpoint import CheckpointError
+from converters.checkpoint import CheckpointError, read_json, read_text
 
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 BYTE_PIECE = re.compile(r"<0x[0-9A-F]{2}>")
@@ -18,19 +17,31 @@ CHECK_TEXT = "Hello world!  123 4567 ünïcödé 你好 🙂 \n\n\t don't <think
 KNOWN_PRE = {
     "bb3abd46ec373a50": "smollm",
 }
+GENERATION_FILES = ("generation_config.json", "config.json")
 PRE_BY_MODEL_TYPE = {"qwen2": "qwen2", "qwen3": "qwen2", "llama": "llama-bpe"}
 
 
 def _special_content(value) -> str | None:
     if isinstance(value, dict):
-        return value.get("content")
-    return value
+        value = value.get("content")
+    return value if isinstance(value, str) else None
 
 
-def pre_tokenizer_name(folder: Path, model_type: str) -> str:
+def load_tokenizer(path: Path):
+    """tokenizer.json as the tokenizers library reads it: the check that its parts are sound."""
     from tokenizers import Tokenizer
 
-    ids = Tokenizer.from_file(str(folder / "tokenizer.json")).encode(CHECK_TEXT).ids
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as exc:  # the library reports a malformed file as a bare Exception
+        reason = (str(exc).splitlines() or ["unreadable"])[0]
+        raise CheckpointError(
+            f"{path}: not a tokenizer the tokenizers library reads ({reason})"
+        ) from None
+
+
+def pre_tokenizer_name(tokenizer, model_type: str) -> str:
+    ids = tokenizer.encode(CHECK_TEXT).ids
     digest = hashlib.sha256(str(ids).encode()).hexdigest()[:16]
     return KNOWN_PRE.get(digest) or PRE_BY_MODEL_TYPE.get(model_type, "default")
 
@@ -38,10 +49,13 @@ def pre_tokenizer_name(folder: Path, model_type: str) -> str:
 def chat_template(folder: Path, tok_config: dict) -> str | None:
     template = tok_config.get("chat_template")
     if isinstance(template, list):  # named templates: take the default one
-        template = next((t["template"] for t in template if t.get("name") == "default"), None)
+        named = (t for t in template if isinstance(t, dict) and t.get("name") == "default")
+        template = next((t.get("template") for t in named), None)
+    if template is not None and not isinstance(template, str):
+        raise CheckpointError(f"{folder / 'tokenizer_config.json'}: chat_template is not text")
     jinja = folder / "chat_template.jinja"
     if not template and jinja.exists():
-        template = jinja.read_text(encoding="utf-8")
+        template = read_text(jinja)
     return template
 
 
@@ -65,22 +79,30 @@ def write_tokenizer(
     path = folder / "tokenizer.json"
     if not path.exists():
         raise CheckpointError(f"{folder}: no tokenizer.json (save the tokenizer with the model)")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    model = data.get("model", {})
+    data = read_json(path)
+    tokenizer = load_tokenizer(path)  # the file's parts, checked: what follows can index them
+    model = data["model"]
     if model.get("type") != "BPE":
         raise CheckpointError(
             f"{folder}: {model.get('type')} tokenizers are not supported "
             "(byte-level BPE and SentencePiece-style BPE are)"
         )
-    tok_config = _json(folder / "tokenizer_config.json")
+    tok_config = read_json(folder / "tokenizer_config.json", optional=True)
     vocab = dict(model["vocab"])
-    added = {t["content"]: t for t in data.get("added_tokens", [])}
+    added = {t["content"]: t for t in data.get("added_tokens") or []}
     for content, t in added.items():
         vocab[content] = t["id"]
-    size = max(vocab_size, max(vocab.values()) + 1)
-    ids = _special_ids(folder, tok_config, vocab, size)
-    tokens = [f"[PAD{i}]" for i in range(size)]
-    types = [UNUSED] * size
+    if not vocab:
+        raise CheckpointError(f"{path}: the vocabulary is empty")
+    # llama.cpp sizes the embedding matrix by the token list: a longer one would not load
+    if max(vocab.values()) >= vocab_size:
+        raise CheckpointError(
+            f"{path}: token ids go up to {max(vocab.values())}, past the vocab_size "
+            f"{vocab_size} of config.json"
+        )
+    ids = _special_ids(folder, tok_config, vocab, vocab_size)
+    tokens = [f"[PAD{i}]" for i in range(vocab_size)]
+    types = [UNUSED] * vocab_size
     for text, i in vocab.items():
         tokens[i] = text
         types[i] = NORMAL
@@ -91,7 +113,7 @@ def write_tokenizer(
         _write_sentencepiece(w, data, tokens, types, merges)
     else:
         w.add_tokenizer_model("gpt2")
-        w.add_tokenizer_pre(pre_tokenizer_name(folder, model_type))
+        w.add_tokenizer_pre(pre_tokenizer_name(tokenizer, model_type))
         w.add_token_list(tokens)
         w.add_token_types(types)
         w.add_token_merges(merges or [_inert_merge(vocab)])
@@ -123,8 +145,9 @@ def _special_ids(folder: Path, tok_config: dict, vocab: dict, size: int) -> dict
         content = _special_content(tok_config.get(key))
         if content in vocab:
             ids[key] = vocab[content]
-    configs = [_json(folder / "generation_config.json"), _json(folder / "config.json")]
-    configs.append(configs[1].get("text_config") or {})  # multimodal: ids may sit there
+    configs = [read_json(folder / name, optional=True) for name in GENERATION_FILES]
+    text = configs[1].get("text_config")  # multimodal: ids may sit there
+    configs.append(text if isinstance(text, dict) else {})
     for key in ("bos_token", "eos_token"):
         numbered = (_first_id(config.get(f"{key}_id")) for config in configs)
         found = next((i for i in numbered if i is not None and 0 <= i < size), None)
@@ -155,10 +178,6 @@ def _first_id(value) -> int | None:
     if isinstance(value, list):
         value = value[0] if value else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def _write_sentencepiece(w, data: dict, tokens: list, types: list, merges: list) -> None:

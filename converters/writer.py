@@ -15,6 +15,14 @@ from localthink.errors import LocalthinkError
 MODULES = (llama, qwen2, qwen3, gemma3)
 ARCHITECTURES = {cls: module for module in MODULES for cls in module.HF_CLASSES}
 OUTTYPES = ("f32", "f16", "bf16")
+# what the converter reads from the checkpoint folder, besides its *.safetensors
+INPUT_FILES = (
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "chat_template.jinja",
+)
 
 
 class ConversionError(LocalthinkError):
@@ -44,34 +52,40 @@ def convert_checkpoint(
     """Write `dst` (through a temp file renamed at the end: never a partial GGUF)."""
     import gguf
 
-    src, dst = Path(src), Path(dst)
     if outtype not in OUTTYPES:
         raise ConversionError(f"--outtype {outtype}: expected one of {', '.join(OUTTYPES)}")
-    if dst.exists() and not force:
-        raise ConversionError(f"{dst} exists (use --force to overwrite)")
+    if not str(src).strip():  # Path("") would quietly mean the current folder
+        raise ConversionError("the checkpoint folder is an empty path")
+    if not str(dst).strip():
+        raise ConversionError("-o is an empty path: give the GGUF file to write")
+    src, dst = Path(src), Path(dst)
     config = checkpoint.read_config(src)
-    # checkpoints written without `architectures` still name their model_type
-    by_type = {t: m.HF_CLASSES[0] for m in MODULES for t in getattr(m, "MODEL_TYPES", (m.ARCH,))}
-    arch_names = config.get("architectures") or [by_type.get(config.get("model_type", ""), "")]
-    arch_names = [a for a in arch_names if a]
-    module = next((ARCHITECTURES[a] for a in arch_names if a in ARCHITECTURES), None)
-    if module is None:
-        raise ConversionError(
-            f"unsupported architecture {', '.join(arch_names) or '?'} "
-            f"(supported: {', '.join(sorted(ARCHITECTURES))})"
-        )
-    config = getattr(module, "text_config", lambda c: c)(config)
+    _check_output(src, dst, force)
+    where = str(src / "config.json")
+    module = _module_for(config, where)
+    config = getattr(module, "text_config", lambda c, where: c)(config, where)
+    getattr(module, "check_config", llama.check_config)(config, where)
+    model_type = config.get("model_type")
+    model_type = model_type if isinstance(model_type, str) else ""
+    name = config.get("_name_or_path")
     tmp = dst.with_name(dst.name + ".partial")
     try:
         w = gguf.GGUFWriter(str(tmp), module.ARCH)
-        w.add_name(config.get("_name_or_path") or src.name)
+        w.add_name(name if isinstance(name, str) and name else src.name)
         w.add_file_type({"f32": 0, "f16": 1, "bf16": 32}[outtype])
         module.write_metadata(w, config)
-        write_tokenizer(w, src, config["vocab_size"], config.get("model_type", ""), think_template)
+        write_tokenizer(w, src, config["vocab_size"], model_type, think_template)
         names = set()
         mapped = (module.map_tensor(n, data, config) for n, data in checkpoint.read_tensors(src))
         extra = getattr(module, "extra_tensors", llama.extra_tensors)(config)
         for gguf_name, array in itertools.chain((m for m in mapped if m is not None), extra):
+            if gguf_name in names:
+                raise ConversionError(
+                    f"{src}: more than one tensor makes {gguf_name} "
+                    "(the same tensor in two *.safetensors files?)"
+                )
+            if gguf_name == "token_embd.weight":
+                _check_embedding(array.shape, config, where)
             array, raw_type = _encode(array, outtype, gguf_name)
             w.add_tensor(gguf_name, array, raw_dtype=raw_type)
             names.add(gguf_name)
@@ -82,10 +96,61 @@ def convert_checkpoint(
         w.close()
         os.replace(tmp, dst)
     except OSError as exc:
-        raise ConversionError(f"cannot write {dst} ({exc.strerror or exc})") from None
+        reading = exc.filename is not None and Path(exc.filename) != tmp  # an unreadable input
+        what = f"cannot read {exc.filename}" if reading else f"cannot write {dst}"
+        raise ConversionError(f"{what} ({exc.strerror or exc})") from None
     finally:
         tmp.unlink(missing_ok=True)
     return dst
+
+
+def _check_output(src: Path, dst: Path, force: bool) -> None:
+    """A file to write, not a folder; never one of the checkpoint's own files, even with
+    --force (`-o ckpt/model.safetensors --force` would replace the weights it converts)."""
+    if dst.is_dir():
+        raise ConversionError(f"-o {dst} is a folder: give the GGUF file to write")
+    if not dst.parent.is_dir():
+        raise ConversionError(f"-o {dst}: no folder {dst.parent}")
+    if dst.parent.resolve() == src.resolve() and (
+        dst.name in INPUT_FILES or dst.name.endswith(".safetensors")
+    ):
+        raise ConversionError(
+            f"-o {dst} would {'replace' if dst.exists() else 'become'} one of the checkpoint's "
+            "own files: write the GGUF elsewhere (--force does not allow this)"
+        )
+    if dst.exists() and not force:
+        raise ConversionError(f"{dst} exists (use --force to overwrite)")
+
+
+def _module_for(config: dict, where: str):
+    """The architecture module, from `architectures` or else `model_type`."""
+    arch_names, model_type = config.get("architectures"), config.get("model_type") or ""
+    if arch_names is not None and not (
+        isinstance(arch_names, list) and all(isinstance(a, str) for a in arch_names)
+    ):
+        raise ConversionError(f"{where}: architectures is not a list of class names")
+    if not isinstance(model_type, str):
+        raise ConversionError(f"{where}: model_type is not text")
+    # checkpoints written without `architectures` still name their model_type
+    by_type = {t: m.HF_CLASSES[0] for m in MODULES for t in getattr(m, "MODEL_TYPES", (m.ARCH,))}
+    arch_names = [a for a in arch_names or [by_type.get(model_type, "")] if a]
+    module = next((ARCHITECTURES[a] for a in arch_names if a in ARCHITECTURES), None)
+    if module is None:
+        raise ConversionError(
+            f"unsupported architecture {', '.join(arch_names) or '?'} "
+            f"(supported: {', '.join(sorted(ARCHITECTURES))})"
+        )
+    return module
+
+
+def _check_embedding(shape: tuple, config: dict, where: str) -> None:
+    """The embedding matrix is vocab_size × hidden_size: a config that disagrees would make
+    a GGUF llama.cpp refuses to load (or, for a smaller vocab_size, one that drops tokens)."""
+    if shape != (config["vocab_size"], config["hidden_size"]):
+        raise ConversionError(
+            f"{where}: vocab_size {config['vocab_size']} × hidden_size {config['hidden_size']} "
+            f"disagrees with the embedding matrix, which is {' × '.join(map(str, shape))}"
+        )
 
 
 def _check_complete(names: set[str], needed: set[str]) -> None:
