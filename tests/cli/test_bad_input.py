@@ -258,3 +258,16 @@ def test_export_and_stats_read_an_intact_store_on_a_full_or_read_only_disk(tmp_p
     out = r.stdout.splitlines()
     assert out[0] == "full" and "kept chat" in out[1] and out[2].startswith("no replies stored")
     assert out[3] == "read-only" and "kept chat" in out[4]
+
+
+def test_pull_of_a_bundled_model_or_into_a_cache_that_is_a_file(isolated_home, smollm2_path):
+    r = localthink("pull", "smollm2-135m", home=isolated_home)
+    assert r.returncode == 0 and f"ready: {smollm2_path}" in r.stderr  # 'is not on the Hub'
+    not_a_folder = isolated_home / "hf-file"
+    not_a_folder.write_text("")
+    env = {**os.environ, "HF_HOME": str(not_a_folder), "HF_ENDPOINT": "http://127.0.0.1:9"}
+    r = localthink("pull", "qwen3-0.6b", "--quiet", home=isolated_home, env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "cannot reach" not in r.stderr
+    assert r.stderr.splitlines()[-1].endswith(
+        "Not a directory (the Hugging Face cache, HF_HOME, must be a folder you can write)"
+    )
