@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,9 +82,8 @@ def check_output(out: Path, resume: bool) -> None:
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".localthink-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # a probe of its own: under `accelerate launch` every process checks at once
+        tempfile.TemporaryFile(dir=out).close()
     except OSError as exc:
         raise LocalthinkError(f"{out}: cannot write there ({exc.strerror or exc})") from None
 

@@ -236,7 +236,7 @@ def test_a_bad_sft_file_fails_before_the_weights_load(smollm2_path, tmp_path):
     )
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1] == (
-        f'localthink: error: {sft}:2: not an SFT record ({{"messages": …}})'
+        f'localthink: error: {sft}:2: not an SFT record ({{"messages": [...]}})'
     )
     assert "Loading weights" not in r.stderr  # the tokenizer alone was read
 
