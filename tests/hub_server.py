@@ -31,6 +31,10 @@ class StandInHub:
     files: dict[tuple[str, str], HubFile] = field(default_factory=dict)
     bytes_per_second: float | None = None  # throttle GETs, to interrupt them mid-file
     drop_after: int | None = None  # the next GET hangs up after this many bytes
+    # a GET waits after this many bytes until `resume` is set: an interrupt lands mid-file
+    # however fast or slow the machine is
+    pause_after: int | None = None
+    resume: threading.Event = field(default_factory=threading.Event)
     fail_gets: list[int] = field(default_factory=list)  # the next GETs answer these statuses
     log: list[tuple[str, str, str | None, int]] = field(
         default_factory=list
@@ -107,6 +111,9 @@ class StandInHub:
                             hub.drop_after = None
                             self.close_connection = True
                             break
+                        if hub.pause_after is not None and sent >= hub.pause_after:
+                            hub.pause_after = None
+                            hub.resume.wait(60)
                         if hub.bytes_per_second:
                             time.sleep(len(piece) / hub.bytes_per_second)
                 except (BrokenPipeError, ConnectionResetError):
