@@ -63,6 +63,14 @@ def test_pull_then_ask_by_name_works_offline(env, hub, smollm2_path):
     assert '"model": "tiny"' in r.stdout
 
 
+def as_from_a_terminal() -> None:
+    """Ctrl+C reaches the child as it would from a user's terminal. In the full suite under
+    CI the pull ignored SIGINT and ran on (an ignored or blocked SIGINT is inherited by
+    children; a job started in the background ignores it), so both are undone."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_interrupted_pull_resumes_without_refetching(env, hub, smollm2_path):
     size = len(smollm2_path.read_bytes())
     hub.pause_after = 20_000_000  # the server holds the rest back until the interrupt is in
@@ -71,6 +79,7 @@ def test_interrupted_pull_resumes_without_refetching(env, hub, smollm2_path):
         env=env,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_from_a_terminal,
     )
     deadline = time.time() + 120
     partial = 0
@@ -82,8 +91,19 @@ def test_interrupted_pull_resumes_without_refetching(env, hub, smollm2_path):
             if blobs(env).exists()
             else 0
         )
+    masks = Path(f"/proc/{proc.pid}/status")  # for the message, should SIGINT go unheard
+    masks = (
+        [ln for ln in masks.read_text().splitlines() if ln.startswith("Sig")]
+        if (masks.exists())
+        else []
+    )
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        hub.resume.set()
+        raise AssertionError(f"the pull did not stop on SIGINT: {masks}") from None
     hub.resume.set()
     found = sorted(str(p) for p in Path(env["HF_HOME"]).rglob("*"))
     assert proc.returncode == 2 and "run the same command again to resume" in err, (err, found)
