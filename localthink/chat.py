@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from localthink.engine.protocol import (
+    DEFAULT_MAX_TOKENS,
     Done,
     Engine,
     Event,
@@ -18,15 +19,17 @@ from localthink.engine.protocol import (
     SamplingParams,
     ThinkTags,
 )
+from localthink.engine.splitter import split_reply
+from localthink.errors import LocalthinkError
 from localthink.models.registry import ModelEntry
 from localthink.models.resolve import ResolvedModel, resolve_model
 
 
 @dataclass
 class Turn:
-    """One question and the reply to it."""
+    """One question and the reply to it (`user` None: a reply with no question before it)."""
 
-    user: str
+    user: str | None
     thinking: str = ""
     answer: str = ""
     stats: ReplyStats | None = None
@@ -40,25 +43,84 @@ class Session:
     params: SamplingParams = SamplingParams()
     system: str | None = None
     turns: list[Turn] = field(default_factory=list)
+    turns_left_out: int = 0  # oldest turns the last prompt left out to fit the context
 
-    def messages_for(self, text: str) -> list[Message]:
-        """The prompt for a new question: earlier replies go back without their thinking."""
+    def messages_for(self, text: str, first: int = 0) -> list[Message]:
+        """The prompt for a new question from turn `first` on: earlier replies go back
+        without their thinking."""
         messages = [Message("system", self.system)] if self.system else []
-        for turn in self.turns:
-            messages.append(Message("user", turn.user))
+        for turn in self.turns[first:]:
+            if turn.user is not None:
+                messages.append(Message("user", turn.user))
             if turn.stats is not None:
                 messages.append(Message("assistant", turn.answer))
         messages.append(Message("user", text))
         return messages
 
+    def fitted_messages(self, text: str) -> list[Message]:
+        """The prompt for a new question, leaving out the oldest turns until it fits the
+        context with room for the reply (the smaller of max_tokens and half the context,
+        so a reasoning reply is not starved). The system prompt and the question stay."""
+        n_ctx = self.engine.info.n_ctx
+        room = min(self.params.max_tokens or DEFAULT_MAX_TOKENS, n_ctx // 2)
+
+        def fits(first: int) -> bool:
+            prompt = self.engine.prompt_tokens(self.messages_for(text, first), self.params)
+            return prompt + room <= n_ctx
+
+        first = 0
+        if n_ctx and self.turns and not fits(0):
+            # the prompt shrinks as `first` grows: find the fewest turns to leave out
+            low, high = 1, len(self.turns)
+            while low < high:
+                mid = (low + high) // 2
+                low, high = (low, mid) if fits(mid) else (mid + 1, high)
+            first = high
+        self.turns_left_out = first
+        return self.messages_for(text, first)
+
     def send(self, text: str, cancel: threading.Event | None = None) -> Iterator[Event]:
         """Stream the reply to `text`; the finished turn is kept for the next question."""
         turn = Turn(text)
-        for event in self.engine.stream(self.messages_for(text), self.params, cancel):
+        for event in self.engine.stream(self.fitted_messages(text), self.params, cancel):
             if isinstance(event, Done):
                 turn.thinking, turn.answer, turn.stats = event.thinking, event.answer, event.stats
                 self.turns.append(turn)
             yield event
+
+
+def answer_only(content: str, tags: ThinkTags = ThinkTags()) -> str:
+    """An earlier reply as the model sees it again: its thinking left out, whether it came
+    as a `<think>` block or as text before a lone closing tag."""
+    starts_inside = tags.close in content and tags.open not in content
+    return split_reply(content, tags, starts_inside).answer
+
+
+def session_from_messages(
+    engine: Engine,
+    params: SamplingParams,
+    messages: list[Message],
+    tags: ThinkTags = ThinkTags(),
+) -> tuple[Session, str]:
+    """A Session holding a client's conversation, and the question to send (the last
+    message, which must be the user's). System messages join into the system prompt."""
+    if not messages:
+        raise LocalthinkError("messages is empty: send at least one user message")
+    if messages[-1].role != "user":
+        raise LocalthinkError(
+            f"the last message must be from the user (it is from the {messages[-1].role})"
+        )
+    system = "\n\n".join(m.content for m in messages if m.role == "system") or None
+    turns: list[Turn] = []
+    for m in messages[:-1]:
+        if m.role == "user":
+            turns.append(Turn(m.content))
+        elif m.role == "assistant":
+            answer = answer_only(m.content, tags)
+            if not turns or turns[-1].stats is not None:  # a reply with no question of its own
+                turns.append(Turn(None))
+            turns[-1].answer, turns[-1].stats = answer, ReplyStats()
+    return Session(engine, params, system, turns), messages[-1].content
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from localthink.engine.budget import (
     prompt_without_thinking,
 )
 from localthink.engine.protocol import (
+    DEFAULT_MAX_TOKENS,
     Event,
     LoadOptions,
     Message,
@@ -39,7 +40,6 @@ from localthink.models.fit import gpu_layers_that_fit, gpu_memory_bytes
 from localthink.models.gguf_file import GGUFInfo, read_gguf_info
 
 DEFAULT_CTX = 8192
-DEFAULT_MAX_TOKENS = 2048
 # llama.cpp's own sampling defaults, used when neither the model nor the user sets one.
 BASE_SAMPLING = {
     "temperature": 0.8,
@@ -172,6 +172,20 @@ class LlamaEngine:
             n += 1
         return min(n, len(tokens) - 1)  # llama.cpp re-evaluates one token to get logits
 
+    def _prompt(self, messages: list[Message], plan: BudgetPlan) -> tuple[list[int], bool]:
+        """The prompt's tokens for a chat, and whether the reply starts inside thinking."""
+        text = self.template.render(messages, enable_thinking=not plan.skips_thinking)
+        starts_inside = self.starts_inside
+        if plan.skips_thinking:
+            text = prompt_without_thinking(text, self.tags, self.starts_inside)
+            starts_inside = False
+        return self.tokenize(text), starts_inside
+
+    def prompt_tokens(self, messages: list[Message], params: SamplingParams) -> int:
+        """How many tokens the prompt for these messages takes, as `stream` would build it."""
+        plan = BudgetPlan(params.think_budget, params.min_think, params.no_think)
+        return len(self._prompt(messages, plan)[0])
+
     def stream(
         self,
         messages: list[Message],
@@ -179,14 +193,28 @@ class LlamaEngine:
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
         """Generate one reply, yielding ThinkDelta/AnswerDelta events, then Done."""
-
         plan = BudgetPlan(params.think_budget, params.min_think, params.no_think)
-        text = self.template.render(messages, enable_thinking=not plan.skips_thinking)
-        starts_inside = self.starts_inside
-        if plan.skips_thinking:
-            text = prompt_without_thinking(text, self.tags, self.starts_inside)
-            starts_inside = False
+        prompt, starts_inside = self._prompt(messages, plan)
+        yield from self._generate(prompt, params, plan, cancel, starts_inside=starts_inside)
+
+    def complete(
+        self, text: str, params: SamplingParams, cancel: threading.Event | None = None
+    ) -> Iterator[Event]:
+        """Continue raw text, no chat template and no thinking split: all AnswerDelta."""
         prompt = self.tokenize(text)
+        yield from self._generate(prompt, params, BudgetPlan(), cancel, split=False)
+
+    def _generate(
+        self,
+        prompt: list[int],
+        params: SamplingParams,
+        plan: BudgetPlan,
+        cancel: threading.Event | None,
+        *,
+        starts_inside: bool = False,
+        split: bool = True,
+    ) -> Iterator[Event]:
+        """The one token loop every reply takes (chat or plain completion)."""
         n_ctx = self.n_ctx
         if len(prompt) >= n_ctx:
             raise PromptTooLongError(
@@ -195,14 +223,19 @@ class LlamaEngine:
         p = params.merged_over(BASE_SAMPLING)
         with self._lock:
             cached = self.cached_prefix(prompt)
-            builder = ReplyBuilder(len(prompt), len(prompt) - cached, self.tags, starts_inside)
+            builder = ReplyBuilder(
+                len(prompt), len(prompt) - cached, self.tags, starts_inside, split=split
+            )
             if p.seed is not None:
                 self._llm.set_seed(p.seed)
-            limit = min(p.max_tokens or DEFAULT_MAX_TOKENS, n_ctx - len(prompt))
+            wanted = p.max_tokens or DEFAULT_MAX_TOKENS
+            room = n_ctx - len(prompt)
+            limit = min(wanted, room)
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             vocab = self._llm._model.vocab
             forced_close = self._special_ids(close_text(self.tags))
-            reason = "length"
+            # cut by the reply's own limit, or because the context is full
+            reason = "length" if wanted <= room else "context"
             try:
 
                 def start(context: list[int]):

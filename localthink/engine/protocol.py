@@ -9,6 +9,7 @@ from typing import Literal, Protocol
 
 Role = Literal["system", "user", "assistant"]
 StopReason = Literal["done", "length", "stopped", "context"]
+DEFAULT_MAX_TOKENS = 2048  # a reply's length when neither the user nor the model sets one
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,10 @@ class Engine(Protocol):
         params: SamplingParams,
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]: ...
+
+    def prompt_tokens(self, messages: list[Message], params: SamplingParams) -> int:
+        """The length of the prompt `stream` would build for these messages."""
+        ...
 
     def count_tokens(self, text: str) -> int: ...
 

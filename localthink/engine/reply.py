@@ -22,7 +22,8 @@ class ReplyBuilder:
 
     A token counts as thinking when the splitter was or becomes inside the
     thinking block while reading it (so the closing tag's token is thinking);
-    every other token is answer. Times come from a monotonic clock.
+    every other token is answer. Times come from a monotonic clock. With
+    `split=False` (a plain completion) every token is answer text, passed on as is.
     """
 
     def __init__(
@@ -32,8 +33,10 @@ class ReplyBuilder:
         tags: ThinkTags = ThinkTags(),
         starts_inside: bool = False,
         clock: Callable[[], float] = time.perf_counter,
+        split: bool = True,
     ) -> None:
         self.splitter = ThinkSplitter(tags, starts_inside)
+        self.split = split
         self.clock = clock
         self.t_start = clock()
         self.t_first: float | None = None
@@ -51,6 +54,10 @@ class ReplyBuilder:
         if self.t_first is None:
             self.t_first = now
         self.t_last = now
+        if not self.split:
+            self.stats.answer_tokens += n_tokens
+            yield from self._emit("", text)
+            return
         before = self.splitter.phase
         thinking, answer = self.splitter.feed(text)
         after = self.splitter.phase

@@ -47,6 +47,11 @@ def _serve(conn, cancel, path: str, options, tags: ThinkTags, name: str | None) 
                     conn.send(("error", exc))
             elif request[0] == "count":
                 conn.send(("count", engine.count_tokens(request[1])))
+            elif request[0] == "prompt_tokens":
+                try:
+                    conn.send(("count", engine.prompt_tokens(request[1], request[2])))
+                except LocalthinkError as exc:
+                    conn.send(("error", exc))
             else:
                 break
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
@@ -128,6 +133,11 @@ class SubprocessEngine:
                     self._cancel.set()
                     while self._receive()[0] != "end":
                         pass
+
+    def prompt_tokens(self, messages: list[Message], params: SamplingParams) -> int:
+        with self._lock:
+            self._send(("prompt_tokens", messages, params))
+            return self._receive()[1]
 
     def count_tokens(self, text: str) -> int:
         with self._lock:

@@ -36,6 +36,9 @@ class Throttled:
     def count_tokens(self, text):
         return self.engine.count_tokens(text)
 
+    def prompt_tokens(self, messages, params):
+        return self.engine.prompt_tokens(messages, params)
+
     def close(self):
         self.engine.close()
 
