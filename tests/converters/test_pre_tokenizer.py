@@ -1,0 +1,156 @@
+"""The GGUF's pre-tokenizer is the one that splits text as the checkpoint's tokenizer does.
+
+Every architecture with its own family's tokenizer and with foreign ones: llama.cpp on the
+written GGUF gives transformers' ids, id for id, or the conversion is refused in one line.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from converters import ConversionError, convert_checkpoint  # noqa: E402
+from tests.converters.families import bpe_tokenizer  # noqa: E402
+from tests.converters.tiny import MIXED, tiny_checkpoint  # noqa: E402
+from tests.run_cli import localthink  # noqa: E402
+
+ISSUE_TEXT = "def f(x):\n    return x*2"
+# Texts beside the converter's own probe: a pre-tokenizer that passes the probe by luck
+# still has to tokenize these as transformers does.
+TEXTS = (
+    ISSUE_TEXT,
+    MIXED,
+    "class A:\n\tdef g(self):\n\t\tpass\n\n\n        # deep\r\n",
+    "It's 2025; we'll pay $12,345.67 for 1000000 items (x10 = 10000000).",
+    "  two  spaces \n \n  and a trailing run   ",
+    "数学问题的答案是四十二。🙂 ok 👍🏽",
+)
+
+
+def _gguf_ids(path, text: str) -> list[int]:
+    import llama_cpp
+
+    llm = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+    try:
+        return llm.tokenize(text.encode(), add_bos=False, special=True)
+    finally:
+        llm.close()
+
+
+def _pre_of(path) -> str:
+    import gguf
+
+    return gguf.GGUFReader(path).fields["tokenizer.ggml.pre"].contents()
+
+
+def _checkpoint(arch: str, tokenizer_dir, dst):
+    """A tiny checkpoint holding the tokenizer's files as they are (a save by transformers
+    could rewrite them), and transformers' tokenizer read back from it."""
+    from transformers import AutoTokenizer
+
+    tiny_checkpoint(arch, tokenizer_dir, dst)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tokenizer_dir / name, dst / name)
+    return AutoTokenizer.from_pretrained(dst)
+
+
+@pytest.fixture(scope="module")
+def tokenizers(tokenizer_dir, spm_tokenizer_dir, tmp_path_factory):
+    """name → folder: the families' tokenizers, trained here, and SmolLM2's and the SPM one."""
+    base = tmp_path_factory.mktemp("families")
+    found = {"smollm2": tokenizer_dir, "spm": spm_tokenizer_dir}
+    for family in ("llama3", "qwen2", "gpt2", "prefix-space"):
+        found[family] = bpe_tokenizer(family, base / family)
+    return found
+
+
+def test_qwen2_with_smollm2_tokenizer_tokenizes_as_transformers(tokenizers, tmp_path):
+    """Issue 23: it converted with exit 0 and llama.cpp merged the newline into the indent.
+
+    transformers 5 runs every qwen2 checkpoint's tokenizer with Qwen2's own split pattern,
+    whatever its tokenizer.json says; the old converter judged by tokenizer.json alone.
+    """
+    tok = _checkpoint("qwen2", tokenizers["smollm2"], tmp_path / "ckpt")
+    path = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", "f16")
+    want = tok(ISSUE_TEXT, add_special_tokens=False).input_ids
+    assert _gguf_ids(path, ISSUE_TEXT) == want
+
+
+@pytest.mark.parametrize(
+    ("arch", "tokenizer"),
+    [
+        ("llama", "smollm2"),  # SmolLM2 is a llama: its own tokenizer
+        ("llama", "llama3"),
+        ("llama", "qwen2"),  # a Llama student with a Qwen tokenizer
+        ("llama", "spm"),
+        ("qwen2", "qwen2"),
+        ("qwen2", "smollm2"),
+        ("qwen2", "llama3"),
+        ("qwen2", "gpt2"),
+        ("qwen3", "qwen2"),
+        ("qwen3", "smollm2"),
+        ("qwen3", "llama3"),
+        ("gemma3", "spm"),
+        ("gemma3", "llama3"),
+        ("gemma3", "smollm2"),
+    ],
+)
+def test_every_architecture_tokenizes_as_transformers(arch, tokenizer, tokenizers, tmp_path):
+    tok = _checkpoint(arch, tokenizers[tokenizer], tmp_path / "ckpt")
+    path = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", "f16")
+    for text in TEXTS:
+        assert _gguf_ids(path, text) == tok(text, add_special_tokens=False).input_ids, text
+
+
+def test_a_tokenizer_no_pre_tokenizer_matches_is_refused_in_one_line(tokenizers, tmp_path):
+    from converters.probe import PROBE_TEXTS
+
+    _checkpoint("llama", tokenizers["prefix-space"], tmp_path / "ckpt")
+    with pytest.raises(ConversionError) as err:
+        convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", "f16")
+    message = str(err.value)
+    assert "\n" not in message
+    assert str(tmp_path / "ckpt" / "tokenizer.json") in message
+    assert repr(PROBE_TEXTS[0]) in message  # transformers puts a space before the first word
+    assert "--pre NAME" in message
+    assert list(tmp_path.glob("*.gguf*")) == []
+
+    r = localthink("distill", "convert", str(tmp_path / "ckpt"), "-o", str(tmp_path / "m.gguf"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert repr(PROBE_TEXTS[0]) in r.stderr and list(tmp_path.glob("*.gguf*")) == []
+
+
+def test_an_explicit_pre_converts_anyway_with_a_warning(tokenizers, tmp_path, capsys):
+    from converters.probe import PROBE_TEXTS
+
+    _checkpoint("llama", tokenizers["prefix-space"], tmp_path / "ckpt")
+    path = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", "f16", pre="gpt-2")
+    assert _pre_of(path) == "gpt-2"
+    warning = capsys.readouterr().err
+    assert warning.startswith("warning: ") and warning.count("\n") == 1
+    assert repr(PROBE_TEXTS[0]) in warning
+
+    r = localthink(
+        "distill", "convert", str(tmp_path / "ckpt"), "-o", str(tmp_path / "cli.gguf"),
+        "--pre", "gpt-2",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith("warning: ") and r.stderr.count("\n") == 1
+    assert _pre_of(tmp_path / "cli.gguf") == "gpt-2"
+
+
+def test_an_explicit_pre_that_matches_says_nothing(tokenizers, tmp_path, capsys):
+    _checkpoint("qwen2", tokenizers["qwen2"], tmp_path / "ckpt")
+    path = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", "f16", pre="qwen2")
+    assert _pre_of(path) == "qwen2" and capsys.readouterr().err == ""
+
+
+def test_a_pre_llama_cpp_does_not_know_is_one_line(tokenizers, tmp_path):
+    _checkpoint("qwen2", tokenizers["qwen2"], tmp_path / "ckpt")
+    with pytest.raises(ConversionError, match="^--pre no-such-pre: llama.cpp does not know") as e:
+        convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", "f16", pre="no-such-pre")
+    assert "\n" not in str(e.value) and list(tmp_path.glob("*.gguf*")) == []
