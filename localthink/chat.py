@@ -158,10 +158,16 @@ def open_model(spec: str | None, load_options=None, *, subprocess: bool = False)
     `subprocess=True` runs the engine in a child process (the chat app does, so that
     rendering never competes with generation for the GIL).
     """
+    return load_model(resolve_model(spec), load_options, subprocess=subprocess)
+
+
+def load_model(
+    resolved: ResolvedModel, load_options=None, *, subprocess: bool = False
+) -> OpenedModel:
+    """Load a model already found on disk (see `open_model`)."""
     from localthink.engine.protocol import LoadOptions
     from localthink.models.fit import fit_warning
 
-    resolved = resolve_model(spec)
     entry = resolved.model.entry
     if subprocess:  # this process never loads llama.cpp: the child does
         from localthink.engine.subprocess_engine import SubprocessEngine as LlamaEngine

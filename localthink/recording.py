@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
 from localthink.chat import Session
@@ -14,6 +14,46 @@ from localthink.errors import LocalthinkError, StoreError
 from localthink.store.db import Store
 from localthink.store.reply_writer import ReplyWriter
 from localthink.verify import is_correct
+
+
+class RecordedReply:
+    """One reply streamed while it is written to the store (when a store is given)."""
+
+    def __init__(
+        self,
+        store: Store | None,
+        session: Session,
+        question: str,
+        *,
+        model: str,
+        source: str = "ask",
+        reference: str | None = None,
+    ) -> None:
+        self.session, self.question = session, question
+        self.message_id: int | None = None
+        self.writer: ReplyWriter | None = None
+        if store is not None:
+            try:
+                self.message_id = _start(store, session, question, model, source, reference)
+            except StoreError as exc:  # a full disk: answer anyway, and say it is not kept
+                not_saved(str(exc))
+            else:
+                self.writer = ReplyWriter(store, self.message_id, on_error=not_saved)
+
+    def events(self, cancel: threading.Event | None = None) -> Iterator[Event]:
+        """The reply's events, each written before it is passed on."""
+        writer = self.writer
+        try:
+            for event in self.session.send(self.question, cancel):
+                if writer is not None:
+                    writer.on_event(event)
+                yield event
+        except LocalthinkError:
+            if writer is not None:
+                writer.fail("error")
+            raise
+        if writer is not None and writer.error is not None:
+            self.message_id = None  # the stored row lags behind: not worth pointing to
 
 
 def ask_and_record(
@@ -32,30 +72,14 @@ def ask_and_record(
     Returns the Done event, the stored message id, and the verdict when a
     reference answer was given.
     """
-    message_id, writer = None, None
-    if store is not None:
-        try:
-            message_id = _start(store, session, question, model, source, reference)
-        except StoreError as exc:  # a full disk: answer anyway, and say it is not kept
-            not_saved(str(exc))
-            store = None
-        else:
-            writer = ReplyWriter(store, message_id, on_error=not_saved)
+    reply = RecordedReply(store, session, question, model=model, source=source, reference=reference)
     done = None
-    try:
-        for event in session.send(question, cancel):
-            if writer is not None:
-                writer.on_event(event)
-            if on_event is not None:
-                on_event(event)
-            if isinstance(event, Done):
-                done = event
-    except LocalthinkError:
-        if writer is not None:
-            writer.fail("error")
-        raise
-    if writer is not None and writer.error is not None:
-        message_id = None  # the stored row lags behind: not worth pointing to
+    for event in reply.events(cancel):
+        if on_event is not None:
+            on_event(event)
+        if isinstance(event, Done):
+            done = event
+    message_id = reply.message_id
     correct = None
     if done is not None and reference is not None:
         correct = is_correct(done.answer, reference)

@@ -9,7 +9,7 @@ from localthink import __version__
 from localthink.errors import LocalthinkError
 
 # Commands that load a GGUF in this process (the chat app's window does not: its child does).
-LOADS_MODELS = ("ask", "compare", "distill")
+LOADS_MODELS = ("ask", "compare", "distill", "serve")
 
 
 class Parser(argparse.ArgumentParser):
@@ -27,9 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"localthink {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from localthink.cli import ask, chat, compare, distill, export, models, stats
+    from localthink.cli import ask, chat, compare, distill, export, models, serve, stats
 
-    for module in (ask, chat, compare, stats, models, export, distill):
+    for module in (ask, chat, compare, stats, models, export, serve, distill):
         module.add_parser(sub)
     return parser
 

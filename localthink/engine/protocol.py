@@ -133,6 +133,12 @@ class Engine(Protocol):
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]: ...
 
+    def complete(
+        self, text: str, params: SamplingParams, cancel: threading.Event | None = None
+    ) -> Iterator[Event]:
+        """Continue raw text (no chat template, no thinking split): AnswerDeltas, then Done."""
+        ...
+
     def prompt_tokens(self, messages: list[Message], params: SamplingParams) -> int:
         """The length of the prompt `stream` would build for these messages."""
         ...

@@ -38,9 +38,10 @@ def _serve(conn, cancel, path: str, options, tags: ThinkTags, name: str | None) 
     try:
         while True:
             request = conn.recv()
-            if request[0] == "stream":
+            if request[0] in ("stream", "complete"):
                 try:
-                    for event in engine.stream(request[1], request[2], cancel):
+                    generate = getattr(engine, request[0])
+                    for event in generate(request[1], request[2], cancel):
                         conn.send(("event", event))
                     conn.send(("end",))
                 except LocalthinkError as exc:
@@ -107,9 +108,17 @@ class SubprocessEngine:
     def stream(
         self, messages: list[Message], params: SamplingParams, cancel: threading.Event | None = None
     ) -> Iterator[Event]:
+        yield from self._events(("stream", messages, params), cancel)
+
+    def complete(
+        self, text: str, params: SamplingParams, cancel: threading.Event | None = None
+    ) -> Iterator[Event]:
+        yield from self._events(("complete", text, params), cancel)
+
+    def _events(self, request: tuple, cancel: threading.Event | None) -> Iterator[Event]:
         with self._lock:
             self._cancel.clear()
-            self._send(("stream", messages, params))
+            self._send(request)
             finished = False
             try:
                 while True:

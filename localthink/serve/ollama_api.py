@@ -1,0 +1,331 @@
+"""The Ollama dialect: /api/chat, /api/generate, /api/tags, /api/show, /api/ps, /api/version.
+
+NDJSON streams (Ollama streams unless told `"stream": false`), thinking in
+`message.thinking` (`thinking` on /api/generate), the `think` field honoured, so Ollama
+clients work unchanged with OLLAMA_HOST pointed at localthink.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from localthink import __version__
+from localthink.engine.protocol import (
+    AnswerDelta,
+    Done,
+    Event,
+    Message,
+    ReplyStats,
+    SamplingParams,
+    ThinkDelta,
+)
+from localthink.errors import LocalthinkError
+from localthink.models.gguf_file import read_gguf_info
+from localthink.models.resolve import LocalModel
+from localthink.serve.endpoint import begin, collect
+from localthink.serve.errors import ApiError, api_error
+from localthink.serve.replies import ReplyResponse
+from localthink.serve.residency import parse_duration
+from localthink.serve.thinking import ollama_think
+from localthink.serve.work import ChatRequest, TextRequest, chat_events, text_events
+
+OLLAMA_VERSION = "0.12.0"  # the Ollama API level these routes follow
+NDJSON = "application/x-ndjson"
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+DONE_REASON = {"done": "stop", "stopped": "stop", "length": "length", "context": "length"}
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="allow")  # num_ctx, mirostat…: accepted, not used
+    temperature: Finite | None = Field(None, ge=0)
+    top_p: Finite | None = Field(None, gt=0, le=1)
+    top_k: int | None = Field(None, ge=0)
+    min_p: Finite | None = Field(None, ge=0, le=1)
+    repeat_penalty: Finite | None = Field(None, gt=0)
+    seed: int | None = None
+    num_predict: int | None = None  # -1 / -2: no limit of its own
+
+
+class Generating(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str | None = None
+    stream: bool = True
+    think: bool | Literal["low", "medium", "high"] | None = None
+    options: Options | None = None
+    keep_alive: str | int | float | None = None
+
+    def params(self) -> SamplingParams:
+        o = self.options or Options()
+        if o.num_predict is not None and o.num_predict == 0:
+            raise ApiError(400, "options.num_predict must not be 0")
+        think_budget, no_think = ollama_think(self.think).budget()
+        return SamplingParams(
+            max_tokens=o.num_predict if o.num_predict and o.num_predict > 0 else None,
+            temperature=o.temperature,
+            top_p=o.top_p,
+            top_k=o.top_k,
+            min_p=o.min_p,
+            repeat_penalty=o.repeat_penalty,
+            seed=o.seed,
+            think_budget=think_budget,
+            no_think=no_think,
+        )
+
+    def keep_alive_s(self) -> float | None | bool:
+        if self.keep_alive is None:
+            return False
+        try:
+            return parse_duration(self.keep_alive)
+        except ValueError:
+            raise ApiError(400, f"keep_alive {self.keep_alive!r} is not a duration") from None
+
+
+class OllamaMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "user", "assistant"]
+    content: str = ""
+    thinking: str | None = None  # sent back by clients; never shown to the model
+    images: list | None = None
+
+
+class ChatBody(Generating):
+    messages: list[OllamaMessage]
+
+
+class GenerateBody(Generating):
+    prompt: str = ""
+    system: str | None = None
+    raw: bool = False
+    images: list | None = None
+
+
+class ShowBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str | None = None
+    name: str | None = None  # older clients
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _digest(model: LocalModel) -> str:
+    """A stable id for the file (path, size, time): not a content hash, which would mean
+    reading gigabytes on every listing."""
+    try:
+        stat = model.path.stat()
+        key = f"{model.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    except OSError:
+        key = str(model.path)
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _details(model: LocalModel) -> dict:
+    entry = model.entry
+    return {
+        "format": "gguf",
+        "family": entry.family if entry else "",
+        "families": [entry.family] if entry and entry.family else None,
+        "parameter_size": entry.params if entry else "",
+        "quantization_level": model.quant,
+    }
+
+
+def _figures(stats: ReplyStats) -> dict:
+    ns = 1_000_000_000
+    return {
+        "done_reason": DONE_REASON[stats.stop_reason],
+        "total_duration": int(stats.total_s * ns),
+        "load_duration": 0,
+        "prompt_eval_count": stats.prompt_tokens_evaluated,
+        "prompt_eval_duration": int(stats.ttft_s * ns),
+        "eval_count": stats.gen_tokens,
+        "eval_duration": int(max(0.0, stats.total_s - stats.ttft_s) * ns),
+        "localthink": stats.to_dict(),
+    }
+
+
+def _line(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False) + "\n"
+
+
+def router(app_state) -> APIRouter:
+    r = APIRouter()
+
+    def find(name: str | None) -> LocalModel:
+        try:
+            return app_state.slot.find(name)
+        except LocalthinkError as exc:
+            raise api_error(exc) from None
+
+    @r.get("/api/version")
+    async def version() -> dict:
+        return {"version": OLLAMA_VERSION, "localthink": __version__}
+
+    @r.get("/api/tags")
+    async def tags() -> dict:
+        return {"models": [_tag(m) for m in app_state.slot.available()]}
+
+    def _tag(m: LocalModel) -> dict:
+        try:
+            modified = datetime.fromtimestamp(m.path.stat().st_mtime, UTC).isoformat()
+        except OSError:
+            modified = _now()
+        return {
+            "name": m.name,
+            "model": m.name,
+            "modified_at": modified,
+            "size": m.size_bytes,
+            "digest": _digest(m),
+            "details": _details(m),
+        }
+
+    @r.get("/api/ps")
+    async def ps() -> dict:
+        loaded = app_state.slot.loaded
+        if loaded is None:
+            return {"models": []}
+        model = loaded.opened.resolved.model
+        expires = app_state.slot.expires_at()
+        return {
+            "models": [
+                {
+                    **_tag(model),
+                    "expires_at": datetime.fromtimestamp(expires, UTC).isoformat()
+                    if expires is not None
+                    else None,
+                    "size_vram": 0
+                    if loaded.opened.engine.info.backend == "CPU"
+                    else model.size_bytes,
+                    "context_length": loaded.opened.engine.info.n_ctx,
+                }
+            ]
+        }
+
+    @r.post("/api/show")
+    async def show(body: ShowBody) -> dict:
+        model = find(body.model or body.name)
+        try:
+            info = read_gguf_info(model.path)
+        except LocalthinkError as exc:
+            raise api_error(exc) from None
+        arch = info.architecture
+        return {
+            "modelfile": f"FROM {model.name}\n",
+            "parameters": "",
+            "template": info.chat_template or "",
+            "details": _details(model),
+            "model_info": {
+                "general.architecture": arch,
+                "general.name": info.name,
+                "general.parameter_count": info.n_params,
+                f"{arch}.context_length": info.context_length,
+            },
+            "capabilities": ["completion", "thinking"],
+            "modified_at": _tag(model)["modified_at"],
+        }
+
+    @r.post("/api/chat")
+    async def chat(body: ChatBody, request: Request):
+        model = find(body.model)
+        params, keep_alive = body.params(), body.keep_alive_s()
+        if not body.messages:  # Ollama's way to load a model: an empty chat
+            return await _load_only(request, model, keep_alive, chat=True)
+        messages = [Message(m.role, m.content) for m in body.messages]
+        work = ChatRequest(model, messages, params, keep_alive)
+        events = await begin(request, app_state.gate, lambda c: chat_events(app_state, work, c))
+        return await _answer(request, body.stream, events, model.name, chat=True)
+
+    @r.post("/api/generate")
+    async def generate(body: GenerateBody, request: Request):
+        model = find(body.model)
+        params, keep_alive = body.params(), body.keep_alive_s()
+        if not body.prompt:  # Ollama's way to load (or, keep_alive 0, unload) a model
+            return await _load_only(request, model, keep_alive, chat=False)
+        if body.raw:
+            work = TextRequest(model, body.prompt, params, keep_alive)
+            run = lambda c: text_events(app_state, work, c)  # noqa: E731
+        else:
+            system = [Message("system", body.system)] if body.system else []
+            chat = ChatRequest(model, [*system, Message("user", body.prompt)], params, keep_alive)
+            run = lambda c: chat_events(app_state, chat, c)  # noqa: E731
+        events = await begin(request, app_state.gate, run)
+        return await _answer(request, body.stream, events, model.name, chat=False)
+
+    async def _load_only(request: Request, model: LocalModel, keep_alive, chat: bool):
+        def work(cancel):
+            if keep_alive == 0:
+                app_state.slot.unload()
+            else:
+                app_state.slot.use(model, keep_alive)
+            return iter(())
+
+        await begin_plain(request, work)
+        reason = "unload" if keep_alive == 0 else "load"
+        out = {"model": model.name, "created_at": _now(), "done": True, "done_reason": reason}
+        if chat:
+            out["message"] = {"role": "assistant", "content": ""}
+        else:
+            out["response"] = ""
+        return out
+
+    async def begin_plain(request: Request, work) -> None:
+        events = await begin(request, app_state.gate, lambda c: _with_done(work(c)))
+        await collect(request, events)
+
+    return r
+
+
+def _with_done(events):
+    yield from events
+    yield Done("", "", ReplyStats())
+
+
+async def _answer(request: Request, stream: bool, events: AsyncIterator[Event], name: str, chat):
+    if stream:
+        return ReplyResponse(_lines(events, name, chat), media_type=NDJSON)
+    done = await collect(request, events)
+    out = {"model": name, "created_at": _now(), "done": True, **_figures(done.stats)}
+    if chat:
+        out["message"] = {"role": "assistant", "content": done.answer}
+        if done.thinking:
+            out["message"]["thinking"] = done.thinking
+    else:
+        out["response"] = done.answer
+        if done.thinking:
+            out["thinking"] = done.thinking
+    return out
+
+
+async def _lines(events: AsyncIterator[Event], name: str, chat: bool) -> AsyncIterator[str]:
+    def piece(content: str = "", thinking: str | None = None, done: bool = False) -> dict:
+        out = {"model": name, "created_at": _now(), "done": done}
+        if chat:
+            out["message"] = {"role": "assistant", "content": content}
+            if thinking is not None:
+                out["message"]["thinking"] = thinking
+        else:
+            out["response"] = content
+            if thinking is not None:
+                out["thinking"] = thinking
+        return out
+
+    try:
+        async with aclosing(events):
+            async for event in events:
+                if isinstance(event, ThinkDelta):
+                    yield _line(piece(thinking=event.text))
+                elif isinstance(event, AnswerDelta):
+                    yield _line(piece(event.text))
+                elif isinstance(event, Done):
+                    yield _line({**piece(done=True), **_figures(event.stats)})
+    except LocalthinkError as exc:  # llama.cpp failed mid-reply: Ollama ends with an error line
+        yield _line({"error": str(exc)})

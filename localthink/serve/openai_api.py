@@ -1,0 +1,252 @@
+"""The OpenAI dialect: /v1/chat/completions, /v1/completions, /v1/models.
+
+Thinking travels as DeepSeek's API sends it: `reasoning_content` beside `content`, in
+the message and in stream deltas; `usage.completion_tokens_details.reasoning_tokens`
+counts it. localthink's own figures (`ask --json`'s stats) ride along as `localthink`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from localthink.engine.protocol import AnswerDelta, Done, Event, Message, SamplingParams, ThinkDelta
+from localthink.errors import LocalthinkError
+from localthink.serve.endpoint import begin, collect
+from localthink.serve.errors import ApiError, api_error, error_body
+from localthink.serve.replies import ReplyResponse
+from localthink.serve.thinking import ThinkingControls
+from localthink.serve.work import ChatRequest, TextRequest, chat_events, text_events
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+FINISH = {"done": "stop", "stopped": "stop", "length": "length", "context": "length"}
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[ContentPart] | None = None
+    reasoning_content: str | None = None  # sent back by clients; never shown to the model
+
+    def text(self) -> str:
+        if self.content is None or isinstance(self.content, str):
+            return self.content or ""
+        if any(part.type != "text" for part in self.content):
+            raise ApiError(400, "only text content is supported (no images or audio)")
+        return "".join(part.text or "" for part in self.content)
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
+class Sampling(BaseModel):
+    """The sampling fields both endpoints take (llama-server's extras included)."""
+
+    model_config = ConfigDict(extra="allow")  # clients send more than we use
+    model: str | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    temperature: Finite | None = Field(None, ge=0)
+    top_p: Finite | None = Field(None, gt=0, le=1)
+    top_k: int | None = Field(None, ge=0)
+    min_p: Finite | None = Field(None, ge=0, le=1)
+    repeat_penalty: Finite | None = Field(None, gt=0)
+    seed: int | None = None
+    n: int | None = Field(None, ge=1, le=1)
+
+    def params(self, think_budget: int | None = None, no_think: bool = False) -> SamplingParams:
+        return SamplingParams(
+            max_tokens=self.max_completion_tokens or self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            min_p=self.min_p,
+            repeat_penalty=self.repeat_penalty,
+            seed=self.seed,
+            think_budget=think_budget,
+            no_think=no_think,
+        )
+
+
+class ChatCompletionRequest(Sampling):
+    messages: list[ChatMessage]
+    reasoning_effort: str | None = None
+    thinking_budget_tokens: int | None = Field(None, ge=-1)
+    chat_template_kwargs: dict | None = None
+
+
+class CompletionRequest(Sampling):
+    prompt: str | list[str]
+
+
+def _usage(stats) -> dict:
+    return {
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.gen_tokens,
+        "total_tokens": stats.prompt_tokens + stats.gen_tokens,
+        "completion_tokens_details": {"reasoning_tokens": stats.thinking_tokens},
+    }
+
+
+def _sse(data: dict | str) -> str:
+    return f"data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def router(app_state) -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/v1/models")
+    async def models() -> dict:
+        created = int(time.time())
+        return {
+            "object": "list",
+            "data": [
+                {"id": m.name, "object": "model", "created": created, "owned_by": "localthink"}
+                for m in app_state.slot.available()
+            ],
+        }
+
+    @r.post("/v1/chat/completions")
+    async def chat_completions(body: ChatCompletionRequest, request: Request):
+        kwargs = body.chat_template_kwargs or {}
+        enabled = kwargs.get("enable_thinking")
+        controls = ThinkingControls(
+            effort=body.reasoning_effort,
+            budget_tokens=body.thinking_budget_tokens,
+            enabled=enabled if isinstance(enabled, bool) else None,
+        )
+        try:
+            think_budget, no_think = controls.budget()
+            model = app_state.slot.find(body.model)
+        except LocalthinkError as exc:
+            raise api_error(exc) from None
+        messages = [
+            Message("system" if m.role == "developer" else m.role, m.text()) for m in body.messages
+        ]
+        work = ChatRequest(model, messages, body.params(think_budget, no_think))
+        events = await begin(request, app_state.gate, lambda c: chat_events(app_state, work, c))
+        reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        head = {"id": reply_id, "created": created, "model": model.name}
+        if body.stream:
+            usage = bool(body.stream_options and body.stream_options.include_usage)
+            return ReplyResponse(
+                _chat_chunks(events, head, usage, request.url.path),
+                media_type="text/event-stream",
+            )
+        done = await collect(request, events)
+        message = {"role": "assistant", "content": done.answer}
+        if done.thinking:
+            message["reasoning_content"] = done.thinking
+        return {
+            **head,
+            "object": "chat.completion",
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": FINISH[done.stats.stop_reason]}
+            ],
+            "usage": _usage(done.stats),
+            "localthink": done.stats.to_dict(),
+        }
+
+    @r.post("/v1/completions")
+    async def completions(body: CompletionRequest, request: Request):
+        prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
+        if len(prompts) != 1:
+            raise ApiError(400, "prompt must be one string (batches are not supported)")
+        try:
+            model = app_state.slot.find(body.model)
+        except LocalthinkError as exc:
+            raise api_error(exc) from None
+        work = TextRequest(model, prompts[0], body.params())
+        events = await begin(request, app_state.gate, lambda c: text_events(app_state, work, c))
+        head = {"id": f"cmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model.name}
+        if body.stream:
+            usage = bool(body.stream_options and body.stream_options.include_usage)
+            return ReplyResponse(
+                _text_chunks(events, head, usage, request.url.path),
+                media_type="text/event-stream",
+            )
+        done = await collect(request, events)
+        return {
+            **head,
+            "object": "text_completion",
+            "choices": [
+                {
+                    "index": 0,
+                    "text": done.answer,
+                    "logprobs": None,
+                    "finish_reason": FINISH[done.stats.stop_reason],
+                }
+            ],
+            "usage": _usage(done.stats),
+            "localthink": done.stats.to_dict(),
+        }
+
+    return r
+
+
+async def _chat_chunks(
+    events: AsyncIterator[Event], head: dict, usage: bool, path: str
+) -> AsyncIterator[str]:
+    chunk = {**head, "object": "chat.completion.chunk"}
+
+    def delta(d: dict, finish: str | None = None, **extra) -> str:
+        return _sse(
+            {**chunk, "choices": [{"index": 0, "delta": d, "finish_reason": finish}], **extra}
+        )
+
+    yield delta({"role": "assistant", "content": ""})
+    try:
+        async with aclosing(events):
+            async for event in events:
+                if isinstance(event, ThinkDelta):
+                    yield delta({"reasoning_content": event.text})
+                elif isinstance(event, AnswerDelta):
+                    yield delta({"content": event.text})
+                elif isinstance(event, Done):
+                    stats = event.stats
+                    yield delta({}, FINISH[stats.stop_reason], localthink=stats.to_dict())
+                    if usage:
+                        yield _sse({**chunk, "choices": [], "usage": _usage(stats)})
+    except LocalthinkError as exc:  # llama.cpp failed mid-reply: say so in the stream
+        yield _sse(error_body(path, api_error(exc)))
+    yield _sse("[DONE]")
+
+
+async def _text_chunks(
+    events: AsyncIterator[Event], head: dict, usage: bool, path: str
+) -> AsyncIterator[str]:
+    chunk = {**head, "object": "text_completion"}
+
+    def piece(text: str, finish: str | None = None, **extra) -> str:
+        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
+        return _sse({**chunk, "choices": [choice], **extra})
+
+    try:
+        async with aclosing(events):
+            async for event in events:
+                if isinstance(event, AnswerDelta):
+                    yield piece(event.text)
+                elif isinstance(event, Done):
+                    stats = event.stats
+                    yield piece("", FINISH[stats.stop_reason], localthink=stats.to_dict())
+                    if usage:
+                        yield _sse({**chunk, "choices": [], "usage": _usage(stats)})
+    except LocalthinkError as exc:
+        yield _sse(error_body(path, api_error(exc)))
+    yield _sse("[DONE]")
