@@ -275,7 +275,13 @@ class Store:
         """Overwrite a reply's text (and, when done, its status and figures)."""
         if status not in STATUSES:
             raise ValueError(status)
-        figures = {k: v for k, v in (figures or {}).items() if k in FIGURES}
+        # No figure is negative: an empty reply's answer_s came out as minus the prompt's
+        # reading time (the engine timed "answer" from the end back to the start).
+        figures = {
+            k: max(v, 0) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+            for k, v in (figures or {}).items()
+            if k in FIGURES
+        }
         sets = ", ".join(f"{k} = ?" for k in figures)
         with self._tx() as c:
             c.execute(

@@ -9,7 +9,12 @@ from localthink.engine.protocol import AnswerDelta, Done, Event, ThinkDelta
 from localthink.errors import StoreError
 from localthink.store.db import Store
 
-STATUS_BY_STOP = {"done": "complete", "stopped": "stopped", "length": "truncated"}
+STATUS_BY_STOP = {
+    "done": "complete",
+    "stopped": "stopped",
+    "length": "truncated",
+    "context": "truncated",
+}
 
 
 class ReplyWriter:

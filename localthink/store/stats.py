@@ -81,8 +81,8 @@ def query_rows(
             question=r[5] or "",
             thinking_tokens=r[6] or 0,
             answer_tokens=r[7] or 0,
-            thinking_s=r[8] or 0.0,
-            answer_s=r[9] or 0.0,
+            thinking_s=max(r[8] or 0.0, 0.0),  # rows stored before figures were checked
+            answer_s=max(r[9] or 0.0, 0.0),
             stop_reason=r[10] or "",
             cut_off_thinking=r[10] == "length" and r[11] == 0,
             think_budget=r[12],

@@ -23,7 +23,9 @@ KEYS = [
     ("ctrl+delete", "delete_chat", "Delete chat", "Delete the current conversation"),
     ("ctrl+b", "cycle_budget", "Budget", "Thinking budget: unlimited → none → 256 → 1024 tokens"),
     ("f3", "stats", "Stats", "Thinking vs answer tokens, per query and per model"),
+    ("ctrl+l", "toggle_sidebar", "Chats", "Show or hide the list of chats (hidden when narrow)"),
     ("f1", "help", "Help", "List every key binding"),
+    ("ctrl+q", "quit", "Quit", "Quit (every chat is already saved)"),
 ]
 BUDGETS: list[int | None] = [None, 0, 256, 1024]
 
@@ -160,6 +162,11 @@ class ChatActions:
         label = budget_label(self.user_params)
         self.query_one(StatusBar).budget = label
         self.notify(f"Thinking budget: {label or 'unlimited'}")
+
+    def action_toggle_sidebar(self) -> None:
+        from localthink.tui.widgets.sidebar import Sidebar
+
+        self.query_one(Sidebar).toggle()
 
     def action_stats(self) -> None:
         from localthink.tui.screens.stats import StatsScreen

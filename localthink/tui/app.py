@@ -20,7 +20,7 @@ from localthink.errors import LocalthinkError, StoreError
 from localthink.store.db import Store, open_store
 from localthink.tui.actions import KEYS, ChatActions, budget_label
 from localthink.tui.streaming import EventBuffer
-from localthink.tui.widgets.messages import EmptyState, UserMessage
+from localthink.tui.widgets.messages import ContextNotice, EmptyState, UserMessage
 from localthink.tui.widgets.prompt import PromptInput
 from localthink.tui.widgets.reply import ReplyView
 from localthink.tui.widgets.sidebar import Sidebar
@@ -33,6 +33,7 @@ Opener = Callable[[str | None], OpenedModel]
 # to ~24 % of a core, which on a 2-core laptop is CPU llama.cpp can use instead. The first
 # event and the end of a reply do not wait for the timer (see Wake).
 DRAIN_INTERVAL = 1 / 10
+FOOTER_ACTIONS = ("stop", "new_chat", "pick_model", "help", "quit")
 
 
 class ChatApp(ChatActions, App):
@@ -42,9 +43,12 @@ class ChatApp(ChatActions, App):
         sooner (post_message is thread-safe and never blocks the generation thread)."""
 
     CSS_PATH = "app.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]  # narrow: the sidebar hides
     TITLE = "localthink"
     BINDINGS = [
-        Binding(key, action, label, show=action in ("stop", "new_chat", "pick_model", "help"))
+        Binding(
+            key, action, label, show=action in ("stop", "new_chat", "pick_model", "help", "quit")
+        )
         for key, action, label, _ in KEYS
     ]
 
@@ -167,7 +171,9 @@ class ChatApp(ChatActions, App):
         """Reload the list; it keeps the search typed in its box unless given another."""
         if search is not None:
             self.search = search
-        self.query_one(Sidebar).show(self.store.conversations(self.search), self.conversation_id)
+        self.query_one(Sidebar).show(
+            self.store.conversations(self.search), self.conversation_id, self.search
+        )
 
     async def show_conversation(self, conversation_id: int | None) -> None:
         self.conversation_id = conversation_id
@@ -189,6 +195,30 @@ class ChatApp(ChatActions, App):
             self._apply_thinking_visibility()
             log.scroll_end(animate=False)
         self.session = self._session_for_current()
+        bar = self.query_one(StatusBar)
+        bar.ctx_used, bar.left_out = self._context_used(conversation_id), 0
+
+    def _context_used(self, conversation_id: int | None) -> int:
+        """What the last reply of a reopened chat filled of the context (0 for a new chat)."""
+        if conversation_id is None:
+            return 0
+        for m in reversed(self.store.messages(conversation_id)):
+            f = m.figures
+            if m.role == "assistant" and "prompt_tokens" in f:
+                return f["prompt_tokens"] + f.get("thinking_tokens", 0) + f.get("answer_tokens", 0)
+        return 0
+
+    async def note_left_out(self, view: ReplyView) -> None:
+        """Say once per change, above the reply, how many turns the prompt left out."""
+        left_out = getattr(self.session, "turns_left_out", 0)
+        bar = self.query_one(StatusBar)
+        if left_out != bar.left_out:
+            bar.left_out = left_out
+            if left_out:
+                turns = "1 earlier turn is" if left_out == 1 else f"{left_out} earlier turns are"
+                await self.query_one("#log").mount(
+                    ContextNotice(f"{turns} outside the model's context"), before=view
+                )
 
     async def on_sidebar_selected(self, event: Sidebar.Selected) -> None:
         if self.streaming is None:
@@ -288,6 +318,9 @@ class ChatApp(ChatActions, App):
         view, message_id = self.streaming
         events, error = self.buffer.take()
         if events:
+            if not view.live_notes_done:
+                view.live_notes_done = True
+                await self.note_left_out(view)
             log = self.query_one("#log", VerticalScroll)
             at_bottom = log.scroll_y >= log.max_scroll_y - 1
             await view.apply(events)

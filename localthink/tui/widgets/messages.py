@@ -14,6 +14,17 @@ class UserMessage(Static):
         super().__init__(text, markup=False)
 
 
+class ContextNotice(Static):
+    """Said in the chat when the prompt starts leaving out (more of) the oldest turns."""
+
+    DEFAULT_CSS = """
+    ContextNotice { margin: 0 0 1 0; padding: 0 1; color: $warning; text-style: italic; }
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, markup=False)
+
+
 class EmptyState(Static):
     DEFAULT_CSS = """
     EmptyState { margin: 2 4; color: $text-muted; }

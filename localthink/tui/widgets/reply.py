@@ -14,7 +14,8 @@ from localthink.tui.widgets.math_text import math_parser
 
 now = time.monotonic  # module-level so snapshot tests can freeze the live timer
 
-STOP_WORDS = {"done": "done", "stopped": "stopped", "length": "length"}
+STOP_WORDS = {"done": "done", "stopped": "stopped", "length": "length", "context": "context full"}
+NARROW = 44  # below this many columns a reply's thinking header takes its short form
 
 
 def figures_text(stats: ReplyStats | dict, status: str = "") -> str:
@@ -29,7 +30,25 @@ def figures_text(stats: ReplyStats | dict, status: str = "") -> str:
     return " · ".join(parts)
 
 
-def thought_title(seconds: float, tokens: int | None) -> str:
+def no_answer_reason(figures: dict, thinking: str, answer: str) -> str:
+    """Why a finished reply has no answer ("" when it has one)."""
+    if answer.strip():
+        return ""
+    if not thinking.strip():
+        return "the model returned nothing"
+    if figures.get("stop_reason") == "stopped":
+        return "no answer: stopped while thinking"
+    if not figures.get("thinking_closed", True):
+        return (
+            f"no answer: thinking did not finish within {figures.get('thinking_tokens', 0)} tokens"
+        )
+    return "no answer: the model stopped right after thinking"
+
+
+def thought_title(seconds: float, tokens: int | None, compact: bool = False) -> str:
+    if compact:
+        tail = f" · {tokens} tok" if tokens is not None else ""
+        return f"Thought {seconds:.1f} s{tail}"
     tail = f" · {tokens} tokens" if tokens is not None else ""
     return f"Thought for {seconds:.1f} s{tail}"
 
@@ -55,6 +74,7 @@ class ReplyView(Vertical):
     ReplyView { height: auto; margin: 0 0 1 0; padding: 0 1; }
     ReplyView > Markdown { margin: 0; padding: 0; }
     ReplyView > .figures { color: $text-muted; }
+    ReplyView > .why { color: $warning; }
     """
 
     def __init__(
@@ -66,18 +86,25 @@ class ReplyView(Vertical):
         collapsed: bool = False,
         title: str = "Thinking…",
         live: bool = True,
+        why: str = "",
     ) -> None:
         super().__init__()
         self.thinking_parts = [thinking] if thinking else []
         self.answer_text = answer
         self.live = live
-        self.started = now()
+        # The live timer starts at the first token, as the engine's thinking_s does (it
+        # counted prompt reading too, so 7.4 s live became "Thought for 0.4 s").
+        self.started: float | None = None
         self.think_seconds: float | None = None
+        self.thought: tuple[float, int | None] | None = None  # what the header shows when done
         self.thinking = ThinkingBlock(thinking, title, collapsed)
         parser = math_parser()  # one per reply: textual asks the factory on every append
         self.answer = Markdown(answer, parser_factory=lambda: parser)
+        self.why = Static(why, classes="why", markup=False)
+        self.why.display = bool(why)
         self.figures = Static(figures, classes="figures", markup=False)
         self.done: Done | None = None
+        self.live_notes_done = False  # the app's notices for this reply (turns left out)
 
     @classmethod
     def from_stored(cls, m: StoredMessage) -> ReplyView:
@@ -89,27 +116,44 @@ class ReplyView(Vertical):
             figures_text(f, status) if f else status,
             collapsed=True,
             live=False,
-            title=thought_title(f.get("thinking_s", 0), f.get("thinking_tokens")),
+            why=no_answer_reason(f, m.thinking, m.content) if f else "",
         )
+        view.show_thought(f.get("thinking_s", 0), f.get("thinking_tokens"))
         view.thinking.display = bool(m.thinking)
         return view
 
     def compose(self) -> ComposeResult:
         yield self.thinking
         yield self.answer
+        yield self.why
         yield self.figures
 
     def on_mount(self) -> None:
         if self.live:
             self._timer = self.set_interval(0.1, self._tick)
 
+    def on_resize(self) -> None:
+        if self.thought is not None:
+            self.show_thought(*self.thought)
+
+    def show_thought(self, seconds: float, tokens: int | None) -> None:
+        """The folded header; shorter where the reply is narrow, never cut off."""
+        self.thought = (seconds, tokens)
+        compact = 0 < self.size.width < NARROW
+        self.thinking.title = thought_title(seconds, tokens, compact)
+
     def _tick(self) -> None:
         if self.think_seconds is None and self.live:
-            self.thinking.title = f"Thinking… {now() - self.started:.1f} s"
+            if self.started is None:
+                self.thinking.title = "Reading the prompt…"
+            else:
+                self.thinking.title = f"Thinking… {now() - self.started:.1f} s"
 
     async def apply(self, events: list[Event]) -> None:
         """Render a batch of events (the app drains them from the worker ~10 times a second)."""
         thinking_changed, answer = False, []
+        if self.started is None and events and not isinstance(events[0], Done):
+            self.started = now()
         for event in events:
             if isinstance(event, ThinkDelta):
                 self.thinking_parts.append(event.text)
@@ -127,9 +171,12 @@ class ReplyView(Vertical):
             await self.answer.append("".join(answer))
 
     def _end_thinking(self) -> None:
-        self.think_seconds = now() - self.started
+        # the closing tag's tokens end thinking for the engine; its first answer text comes
+        # with them or a token later (Done then brings the engine's own figure)
+        end = now()
+        self.think_seconds = end - (self.started if self.started is not None else end)
         if self.thinking_parts:
-            self.thinking.title = thought_title(self.think_seconds, None)
+            self.show_thought(self.think_seconds, None)
             self.thinking.collapsed = True
         else:
             self.thinking.display = False
@@ -141,7 +188,10 @@ class ReplyView(Vertical):
         if self.think_seconds is None:
             self._end_thinking()
         if done.thinking:
-            self.thinking.title = thought_title(s.thinking_s, s.thinking_tokens)
+            self.show_thought(s.thinking_s, s.thinking_tokens)
+        why = no_answer_reason(s.to_dict(), done.thinking, done.answer)
+        self.why.update(why)
+        self.why.display = bool(why)
         self.figures.update(figures_text(s, status))
 
     def fail(self, message: str) -> None:

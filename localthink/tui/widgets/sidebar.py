@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Label, ListItem, ListView
+from textual.widgets import Input, Label, ListItem, ListView, Static
 
 from localthink.store.db import Conversation
 
@@ -24,6 +24,10 @@ class Sidebar(Vertical):
     Sidebar { width: 30; dock: left; border-right: solid $panel-lighten-2; }
     Sidebar > Input { margin: 0; }
     Sidebar > ListView { height: 1fr; }
+    Sidebar > #no-match { color: $text-muted; padding: 0 1; }
+    Screen.-narrow Sidebar { display: none; }
+    Screen.-narrow Sidebar.-open { display: block; }
+    Sidebar.-closed { display: none; }
     """
 
     BINDINGS = [
@@ -42,8 +46,20 @@ class Sidebar(Vertical):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Search chats (Ctrl+F)", id="search")
         yield ListView(id="conversations")
+        yield Static("", id="no-match", markup=False)
 
-    def show(self, conversations: list[Conversation], current: int | None) -> None:
+    def toggle(self) -> None:
+        """Show it if hidden (by the key or a narrow screen), else hide it."""
+        shown = self.display
+        self.set_class(shown, "-closed")
+        self.set_class(not shown, "-open")
+
+    def show(
+        self, conversations: list[Conversation], current: int | None, search: str = ""
+    ) -> None:
+        note = self.query_one("#no-match", Static)
+        note.update(f"No chat mentions {search!r}." if search and not conversations else "")
+        note.display = bool(search and not conversations)
         lv = self.query_one(ListView)
         lv.clear()
         items = [ConversationItem(c) for c in conversations]

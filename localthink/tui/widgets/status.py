@@ -1,9 +1,16 @@
-"""Bottom line: model, quant, backend, context used / size."""
+"""Bottom line: model, quant, backend, context used / size, thinking budget, notices."""
 
 from __future__ import annotations
 
 from textual.reactive import reactive
 from textual.widgets import Static
+
+
+def short_budget(label: str) -> str:
+    """The budget as a narrow status bar says it: "24 tokens" → "budget 24"."""
+    if label == "no thinking":
+        return "no think"
+    return "budget " + label.replace(" tokens", "").replace("at least ", "≥")
 
 
 class StatusBar(Static):
@@ -17,15 +24,32 @@ class StatusBar(Static):
     ctx_used = reactive(0)
     ctx_size = reactive(0)
     budget = reactive("")
+    left_out = reactive(0)  # oldest turns the last prompt left out to fit the context
+
+    def parts(self) -> list[tuple[str, str | None]]:
+        """Each figure in full and short (None: dropped when short of room)."""
+        out: list[tuple[str, str | None]] = [(self.model, self.model)]
+        if self.quant:
+            out.append((self.quant, None))
+        if self.backend:
+            out.append((self.backend, None))
+        if self.ctx_size:
+            ctx = f"ctx {self.ctx_used}/{self.ctx_size}"
+            out.append((ctx, ctx))
+        if self.left_out:
+            out.append((f"{self.left_out} earlier turns out of context", f"{self.left_out} out"))
+        if self.budget:
+            out.append((f"thinking budget: {self.budget}", short_budget(self.budget)))
+        return out
 
     def render(self) -> str:
-        parts = [self.model]
-        if self.quant:
-            parts.append(self.quant)
-        if self.backend:
-            parts.append(self.backend)
-        if self.ctx_size:
-            parts.append(f"ctx {self.ctx_used}/{self.ctx_size}")
-        if self.budget:
-            parts.append(f"thinking budget: {self.budget}")
-        return " · ".join(parts)
+        parts = self.parts()
+        text = " · ".join(full for full, _ in parts)
+        room = self.content_size.width
+        if room and len(text) > room:  # shorten figures, never cut them off
+            text = " · ".join(short for _, short in parts if short)
+            if len(text) > room:  # the model's name gives way last, from its end
+                rest = " · ".join(short for _, short in parts[1:] if short)
+                keep = max(room - len(rest) - 4, 4)
+                text = f"{self.model[:keep]}… · {rest}" if len(self.model) > keep else text
+        return text
