@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
 import sys
 from datetime import datetime
 
@@ -116,8 +117,10 @@ def run(args: argparse.Namespace) -> int:
         data = {"rows": [r.to_dict() for r in rows], "models": [s.__dict__ for s in summary]}
         write_text(args.json, json.dumps(data, indent=2, ensure_ascii=False))
         print(f"localthink: {len(rows)} rows → {args.json}", file=sys.stderr)
-    if args.plot:
-        print(plot(rows))
+    if args.plot:  # colour only for a terminal: a pipe gets plain text
+        tty = sys.stdout.isatty()
+        width = shutil.get_terminal_size().columns if tty else 100
+        print(plot(rows, width=width, color=tty))
     elif not (args.csv or args.json):
         if not rows:
             filters = [

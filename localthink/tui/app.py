@@ -44,6 +44,7 @@ class ChatApp(ChatActions, App):
 
     CSS_PATH = "app.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]  # narrow: the sidebar hides
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # short: dialogs hold fewer rows
     TITLE = "localthink"
     BINDINGS = [
         Binding(

@@ -52,6 +52,9 @@ async def start_pull(pilot, app):
     ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
     options.highlighted = ids.index("pull:tiny")
     bar = picker.query_one("#pull-bar")
+    await pilot.press("enter")  # asks first, with the size
+    status = str(picker.query_one("#pull-status").render())
+    assert "Download tiny:Q4_1 (0.10 GB)" in status and not picker.pulling
     await pilot.press("enter")
     return picker, bar
 
@@ -71,11 +74,10 @@ async def test_picker_pulls_with_progress_then_loads(hub, smollm2_path, tmp_path
     app = app_recording_specs(tmp_path, specs)
     async with app.run_test(size=(110, 34)) as pilot:
         _, bar = await start_pull(pilot, app)
-        await wait_for(pilot, lambda: len(specs) == 2)  # the pulled file was handed to load
-        pulled = specs[-1]
-        assert pulled.endswith(FILE) and str(hf_cache_dir()) in pulled
-        with open(pulled, "rb") as f:
-            assert f.read() == smollm2_path.read_bytes()
+        await wait_for(pilot, lambda: len(specs) == 2)  # the pulled model was handed to load
+        assert specs[-1] == "tiny"  # by name, so the status bar names it as the picker does
+        [pulled] = hf_cache_dir().rglob(FILE)
+        assert pulled.read_bytes() == smollm2_path.read_bytes()
         assert not isinstance(app.screen, ModelPicker)
         # the bar followed the download to the end
         assert bar.total == smollm2_path.stat().st_size and bar.progress == bar.total
@@ -93,3 +95,29 @@ async def test_picker_shows_a_failed_pull_and_stays_open(hub, tmp_path, monkeypa
         assert specs == [None]  # nothing new was loaded
         await pilot.press("escape")
         assert not isinstance(app.screen, ModelPicker)
+
+
+async def test_the_picker_starts_on_the_model_in_use_and_names_it_after_a_switch(tmp_path):
+    from localthink.chat import open_model
+    from localthink.tui.widgets.status import StatusBar
+
+    def opener(spec):
+        return open_model(spec, subprocess=True)
+
+    app = ChatApp(opener=opener, store=Store(tmp_path / "chats.db"))
+    async with app.run_test(size=(110, 34)) as pilot:
+        await wait_for(pilot, lambda: app.session is not None)  # the smallest: SmolLM2
+        first = app.opened
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
+        options = app.screen.query_one("OptionList")
+        highlighted = options.get_option_at_index(options.highlighted)
+        assert highlighted.id == "smollm2-135m"  # it started on the first row, any model
+        assert str(highlighted.prompt).startswith("● smollm2-135m")
+        await pilot.press("enter")  # load it again, as a switch does
+        await wait_for(pilot, lambda: app.session is not None and app.opened is not first)
+        assert app.query_one(StatusBar).model == "smollm2-135m"  # it showed the file's name
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker))
+        options = app.screen.query_one("OptionList")
+        assert str(options.get_option_at_index(options.highlighted).prompt).startswith("● ")

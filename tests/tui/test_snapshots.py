@@ -15,6 +15,7 @@ from localthink.tui.widgets.reply import ReplyView
 from tests.scripted_engine import ANSWER, THINK, ScriptedEngine, scripted_opener
 
 SIZE = (110, 30)
+SIZES = [(60, 20), (120, 40)]  # a small terminal and a roomy one (issue 19)
 
 
 @pytest.fixture(autouse=True)
@@ -145,3 +146,85 @@ async def test_budget_key_sets_the_budget_used_and_stored(tmp_path):
         models = app.screen.query_one("#models")
         assert str(list(models.columns.values())[-1].label) == "accuracy"
         assert "thinking vs answer tokens" in str(app.screen.query_one("#chart").render())
+
+
+async def answered(pilot, app):
+    await ask(pilot, app)
+    await settle(
+        pilot,
+        lambda: (
+            app.streaming is None
+            and app.query(ReplyView)
+            and app.query_one(ReplyView).done is not None
+        ),
+    )
+    await pilot.pause(0.1)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_after_answer_with_a_budget_at(snap_compare, tmp_path, size):
+    """Below 80 columns the sidebar hides; the header and status bar shorten, not cut."""
+    from localthink.engine.protocol import SamplingParams
+
+    app = ChatApp(
+        opener=scripted_opener(ScriptedEngine(THINK + ANSWER)),
+        store=Store(tmp_path / "chats.db"),
+        params=SamplingParams(think_budget=24),
+    )
+
+    async def run_before(pilot):
+        await answered(pilot, app)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_model_picker_at(snap_compare, tmp_path, monkeypatch, size):
+    from localthink.tui.screens import model_picker
+
+    monkeypatch.setattr(model_picker, "fits", lambda size: size < 8 * 2**30)
+    app = app_with(ScriptedEngine(ANSWER), tmp_path)
+
+    async def run_before(pilot):
+        await settle(pilot, lambda: app.session is not None)
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_stats_at(snap_compare, tmp_path, size):
+    app = app_with(ScriptedEngine(THINK + ANSWER), tmp_path)
+
+    async def run_before(pilot):
+        await answered(pilot, app)
+        await pilot.press("f3")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_the_sidebar_hides_when_narrow_and_a_key_shows_it(tmp_path):
+    from localthink.tui.widgets.sidebar import Sidebar
+    from localthink.tui.widgets.status import StatusBar
+
+    app = app_with(ScriptedEngine(THINK + ANSWER), tmp_path)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(pilot, lambda: app.session is not None)
+        app.action_cycle_budget()
+        app.action_cycle_budget()  # a 256-token budget, said in the status bar
+        await pilot.pause(0.1)
+        sidebar, bar = app.query_one(Sidebar), app.query_one(StatusBar)
+        assert not sidebar.display  # it kept its 29 columns of 60
+        assert "budget 256" in str(bar.render())  # it was cut off
+        assert len(str(bar.render())) <= bar.content_size.width
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.05)
+        assert sidebar.display
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.05)
+        assert not sidebar.display
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.1)
+        assert sidebar.display and "thinking budget: 256 tokens" in str(bar.render())

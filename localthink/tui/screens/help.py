@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -20,5 +20,5 @@ class HelpScreen(ModalScreen[None]):
         width = max(len(k) for k, _ in self.rows) + 2
         lines = ["[b]Keys[/b]", ""] + [f"[b]{k:<{width}}[/b]{d}" for k, d in self.rows]
         lines += ["", "Every action is also in the command palette (Ctrl+P).", "Esc closes."]
-        with Vertical():
+        with VerticalScroll():
             yield Static("\n".join(lines))

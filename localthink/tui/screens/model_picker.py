@@ -34,18 +34,24 @@ class PullCancelled(Exception):
     pass
 
 
-def model_row(m: LocalModel, current: str) -> str:
-    size = m.size_bytes / 2**30
-    quant = m.quant or "?"
-    fit = "fits" if fits(m.size_bytes) else "too big for free RAM"
+def gb(size_bytes: int) -> str:
+    """Sizes as `localthink models` gives them: decimal GB."""
+    return f"{size_bytes / 1e9:.2f} GB"
+
+
+def fit_word(size_bytes: int) -> str:
+    return "fits" if fits(size_bytes) else "too big"
+
+
+def model_row(m: LocalModel, current: str, width: int = 24) -> str:
     mark = "● " if m.name == current else "  "
-    return f"{mark}{m.name:<32} {size:6.2f} GB  {quant:<7} {fit}"
+    size = gb(m.size_bytes)
+    return f"{mark}{m.name:<{width}} {size:>9}  {m.quant or '?':<7} {fit_word(m.size_bytes)}"
 
 
-def pull_row(p: Pullable) -> str:
+def pull_row(p: Pullable, width: int = 24) -> str:
     size = p.quant.size_bytes
-    fit = "fits" if fits(size) else "too big for free RAM"
-    return f"↓ {p.entry.name:<32} {size / 2**30:6.2f} GB  {p.quant.quant:<7} {fit}"
+    return f"↓ {p.entry.name:<{width}} {gb(size):>9}  {p.quant.quant:<7} {fit_word(size)}"
 
 
 class ModelPicker(ModalScreen[str | None]):
@@ -60,22 +66,29 @@ class ModelPicker(ModalScreen[str | None]):
         self.pullable = {f"pull:{p.entry.name}": p for p in pullable}
         self.cancelled = False
         self.pulling = False
+        self.confirming: str | None = None  # the row whose pull waits for a second Enter
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("[b]Switch model[/b]  (Enter loads or pulls · Esc cancels)")
+            yield Static("[b]Switch model[/b] · Enter loads · Esc cancels · too big: for free RAM")
             if not self.models:
                 yield Static("No local models yet: pick one below to download it.")
-            options = [Option(model_row(m, self.current), id=str(m.path)) for m in self.models]
+            names = [m.name for m in self.models] + [p.entry.name for p in self.pullable.values()]
+            w = max(map(len, names), default=8)
+            # a model is picked by name, so the status bar and the ● name it as it is listed
+            options = [Option(model_row(m, self.current, w), id=m.name) for m in self.models]
             if self.pullable:
-                options.append(Option("  not downloaded (Enter pulls):", disabled=True))
-                options += [Option(pull_row(p), id=key) for key, p in self.pullable.items()]
+                options.append(Option("  not downloaded (Enter asks to pull):", disabled=True))
+                options += [Option(pull_row(p, w), id=key) for key, p in self.pullable.items()]
             yield OptionList(*options)
             yield Static("", id="pull-status")
             yield ProgressBar(id="pull-bar", show_eta=True)
 
     def on_mount(self) -> None:
         self.query_one("#pull-bar").display = False
+        current = [i for i, m in enumerate(self.models) if m.name == self.current]
+        if current:  # the highlight starts on the model in use
+            self.query_one(OptionList).highlighted = current[0]
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if self.pulling:
@@ -85,6 +98,13 @@ class ModelPicker(ModalScreen[str | None]):
             self.dismiss(key)
             return
         p = self.pullable[key]
+        if self.confirming != key:  # a pull is GBs: ask first, with the size
+            self.confirming = key
+            self.query_one("#pull-status", Static).update(
+                f"Download {p.entry.name}:{p.quant.quant} ({gb(p.quant.size_bytes)}) from"
+                f" {p.entry.repo}? Enter again pulls it."
+            )
+            return
         self.pulling = True
         self.query_one(OptionList).disabled = True
         self.query_one("#pull-bar", ProgressBar).display = True
@@ -105,13 +125,13 @@ class ModelPicker(ModalScreen[str | None]):
             self.app.call_from_thread(bar.update, total=total, progress=done)
 
         try:
-            path = pull(p.entry, p.quant, progress=False, on_progress=on_progress)
+            pull(p.entry, p.quant, progress=False, on_progress=on_progress)
         except PullCancelled:
             return
         except LocalthinkError as exc:
             self.app.call_from_thread(self.pull_failed, str(exc))
             return
-        self.app.call_from_thread(self.dismiss, str(path))
+        self.app.call_from_thread(self.dismiss, p.entry.name)  # now local: load it by name
 
     def pull_failed(self, message: str) -> None:
         self.pulling = False

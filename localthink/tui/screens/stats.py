@@ -33,7 +33,9 @@ class StatsScreen(ModalScreen[None]):
             yield DataTable(id="models", show_cursor=False)
             from localthink.stats_chart import plot
 
-            yield Static(Text.from_ansi(plot(self.chat_rows or self.rows)), id="chart")
+            width = max(self.app.size.width * 96 // 100 - 6, 20)  # the dialog's inside
+            chart = plot(self.chat_rows or self.rows, width=width, color=True)
+            yield Static(Text.from_ansi(chart), id="chart")
 
     def on_mount(self) -> None:
         if not self.rows:

@@ -25,8 +25,6 @@ class Sidebar(Vertical):
     Sidebar > Input { margin: 0; }
     Sidebar > ListView { height: 1fr; }
     Sidebar > #no-match { color: $text-muted; padding: 0 1; }
-    Screen.-narrow Sidebar { display: none; }
-    Screen.-narrow Sidebar.-open { display: block; }
     Sidebar.-closed { display: none; }
     """
 
@@ -49,10 +47,12 @@ class Sidebar(Vertical):
         yield Static("", id="no-match", markup=False)
 
     def toggle(self) -> None:
-        """Show it if hidden (by the key or a narrow screen), else hide it."""
-        shown = self.display
-        self.set_class(shown, "-closed")
-        self.set_class(not shown, "-open")
+        """Show it if hidden, else hide it: on a narrow screen for as long as it stays
+        narrow (-open), on a wide one until shown again (-closed)."""
+        if self.screen.has_class("-narrow"):
+            self.toggle_class("-open")
+        else:
+            self.toggle_class("-closed")
 
     def show(
         self, conversations: list[Conversation], current: int | None, search: str = ""
