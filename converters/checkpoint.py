@@ -21,6 +21,10 @@ class CheckpointError(LocalthinkError):
     pass
 
 
+class ConversionError(LocalthinkError):
+    pass
+
+
 def read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

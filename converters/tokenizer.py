@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from converters.checkpoint import CheckpointError, read_json, read_text
@@ -11,14 +11,8 @@ from converters.checkpoint import CheckpointError, read_json, read_text
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 BYTE_PIECE = re.compile(r"<0x[0-9A-F]{2}>")
 
-# Like llama.cpp's converter, the pre-tokenizer is recognised by how it splits a check
-# text (digits, spaces, accents, CJK, emoji…); llama.cpp picks its regex by this name.
-CHECK_TEXT = "Hello world!  123 4567 ünïcödé 你好 🙂 \n\n\t don't <think>x</think> $1,000.50"
-KNOWN_PRE = {
-    "bb3abd46ec373a50": "smollm",
-}
 GENERATION_FILES = ("generation_config.json", "config.json")
-PRE_BY_MODEL_TYPE = {"qwen2": "qwen2", "qwen3": "qwen2", "llama": "llama-bpe"}
+SPECIAL_KEYS = ("bos_token", "eos_token", "pad_token", "unk_token")
 
 
 def _special_content(value) -> str | None:
@@ -38,12 +32,6 @@ def load_tokenizer(path: Path):
         raise CheckpointError(
             f"{path}: not a tokenizer the tokenizers library reads ({reason})"
         ) from None
-
-
-def pre_tokenizer_name(tokenizer, model_type: str) -> str:
-    ids = tokenizer.encode(CHECK_TEXT).ids
-    digest = hashlib.sha256(str(ids).encode()).hexdigest()[:16]
-    return KNOWN_PRE.get(digest) or PRE_BY_MODEL_TYPE.get(model_type, "default")
 
 
 def chat_template(folder: Path, tok_config: dict) -> str | None:
@@ -73,14 +61,29 @@ def thinking_template(template: str, bos: str = "", eos: str = "") -> str:
     return template + "{% if add_generation_prompt %}" + ThinkTags().open + "\n{% endif %}"
 
 
-def write_tokenizer(
-    w, folder: Path, vocab_size: int, model_type: str, think_template: bool = False
-) -> None:
+@dataclass
+class TokenizerData:
+    """What the GGUF holds of a checkpoint's tokenizer, read and checked once."""
+
+    path: Path  # tokenizer.json
+    pre_tokenizer: dict | None  # as tokenizer.json states it
+    sentencepiece: bool  # llama.cpp's "llama" model (scores), else "gpt2" (byte-level merges)
+    tokens: list[str]
+    types: list[int]
+    merges: list[str]
+    scores: list[float]
+    ids: dict[str, int]  # bos_token, eos_token… → id
+    add_bos: bool
+    add_space_prefix: bool
+    template: str | None
+
+
+def read_tokenizer(folder: Path, vocab_size: int) -> TokenizerData:
     path = folder / "tokenizer.json"
     if not path.exists():
         raise CheckpointError(f"{folder}: no tokenizer.json (save the tokenizer with the model)")
     data = read_json(path)
-    tokenizer = load_tokenizer(path)  # the file's parts, checked: what follows can index them
+    load_tokenizer(path)  # the file's parts, checked: what follows can index them
     model = data["model"]
     if model.get("type") != "BPE":
         raise CheckpointError(
@@ -109,26 +112,48 @@ def write_tokenizer(
     for t in added.values():
         types[t["id"]] = CONTROL if t.get("special") else USER_DEFINED
     merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
-    if model.get("byte_fallback"):
-        _write_sentencepiece(w, data, tokens, types, merges)
+    spm = bool(model.get("byte_fallback"))
+    return TokenizerData(
+        path=path,
+        pre_tokenizer=data.get("pre_tokenizer"),
+        sentencepiece=spm,
+        tokens=tokens,
+        types=types,
+        merges=merges or ([] if spm else [_inert_merge(vocab)]),
+        scores=_sentencepiece_scores(data, tokens, types, merges) if spm else [],
+        ids=ids,
+        add_bos=_adds_bos(data, tok_config),
+        add_space_prefix=spm and _prepends_space(data),
+        template=chat_template(folder, tok_config),
+    )
+
+
+def write_tokenizer(w, tok: TokenizerData, pre: str, think_template: bool = False) -> None:
+    """The tokenizer's keys, with `pre` as llama.cpp's pre-tokenizer (byte-level BPE only:
+    llama.cpp's SentencePiece model has none)."""
+    if tok.sentencepiece:
+        w.add_tokenizer_model("llama")
+        w.add_tokenizer_pre("default")
+        w.add_token_list(tok.tokens)
+        w.add_token_scores(tok.scores)
+        w.add_token_types(tok.types)
+        w.add_add_space_prefix(tok.add_space_prefix)
     else:
         w.add_tokenizer_model("gpt2")
-        w.add_tokenizer_pre(pre_tokenizer_name(tokenizer, model_type))
-        w.add_token_list(tokens)
-        w.add_token_types(types)
-        w.add_token_merges(merges or [_inert_merge(vocab)])
-    for key, add in (
-        ("bos_token", w.add_bos_token_id),
-        ("eos_token", w.add_eos_token_id),
-        ("pad_token", w.add_pad_token_id),
-        ("unk_token", w.add_unk_token_id),
-    ):
-        if key in ids:
-            add(ids[key])
-    w.add_add_bos_token(_adds_bos(data, tok_config))
-    template = chat_template(folder, tok_config)
+        w.add_tokenizer_pre(pre)
+        w.add_token_list(tok.tokens)
+        w.add_token_types(tok.types)
+        w.add_token_merges(tok.merges)
+    adders = (w.add_bos_token_id, w.add_eos_token_id, w.add_pad_token_id, w.add_unk_token_id)
+    for key, add in zip(SPECIAL_KEYS, adders, strict=True):
+        if key in tok.ids:
+            add(tok.ids[key])
+    w.add_add_bos_token(tok.add_bos)
+    template = tok.template
     if template and think_template:
-        bos, eos = (tokens[ids[k]] if k in ids else "" for k in ("bos_token", "eos_token"))
+        bos, eos = (
+            tok.tokens[tok.ids[k]] if k in tok.ids else "" for k in ("bos_token", "eos_token")
+        )
         template = thinking_template(template, bos, eos)
     if template:
         w.add_chat_template(template)
@@ -141,7 +166,7 @@ def _special_ids(folder: Path, tok_config: dict, vocab: dict, size: int) -> dict
     Without an eos id llama.cpp cannot tell where a reply ends, so its absence is an error.
     """
     ids = {}
-    for key in ("bos_token", "eos_token", "pad_token", "unk_token"):
+    for key in SPECIAL_KEYS:
         content = _special_content(tok_config.get(key))
         if content in vocab:
             ids[key] = vocab[content]
@@ -180,8 +205,9 @@ def _first_id(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _write_sentencepiece(w, data: dict, tokens: list, types: list, merges: list) -> None:
-    """A SentencePiece BPE vocabulary (Gemma, Llama 2, Mistral) as llama.cpp's "llama" model.
+def _sentencepiece_scores(data: dict, tokens: list, types: list, merges: list) -> list[float]:
+    """Scores for a SentencePiece BPE vocabulary (Gemma, Llama 2, Mistral), llama.cpp's "llama"
+    model; marks byte pieces and the unknown token in `types` on the way.
 
     llama.cpp merges the adjacent pair whose result has the highest score, where
     transformers applies its merges in list order; transformers built that list from the
@@ -203,12 +229,7 @@ def _write_sentencepiece(w, data: dict, tokens: list, types: list, merges: list)
     unk = data["model"].get("unk_token")
     if unk in tokens:
         types[tokens.index(unk)] = UNKNOWN
-    w.add_tokenizer_model("llama")
-    w.add_tokenizer_pre("default")
-    w.add_token_list(tokens)
-    w.add_token_scores(scores)
-    w.add_token_types(types)
-    w.add_add_space_prefix(_prepends_space(data))
+    return scores
 
 
 def _prepends_space(data: dict) -> bool:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from converters import checkpoint, gemma3, llama, qwen2, qwen3
-from converters.tokenizer import write_tokenizer
-from localthink.errors import LocalthinkError
+from converters import checkpoint, gemma3, llama, probe, qwen2, qwen3
+from converters.checkpoint import ConversionError
+from converters.tokenizer import TokenizerData, read_tokenizer, write_tokenizer
 
 MODULES = (llama, qwen2, qwen3, gemma3)
 ARCHITECTURES = {cls: module for module in MODULES for cls in module.HF_CLASSES}
@@ -23,10 +25,6 @@ INPUT_FILES = (
     "tokenizer_config.json",
     "chat_template.jinja",
 )
-
-
-class ConversionError(LocalthinkError):
-    pass
 
 
 def _encode(data: np.ndarray, outtype: str, name: str):
@@ -48,9 +46,16 @@ def convert_checkpoint(
     outtype: str = "f16",
     think_template: bool = False,
     force: bool = False,
+    pre: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Path:
-    """Write `dst` (through a temp file renamed at the end: never a partial GGUF)."""
-    import gguf
+    """Write `dst` (through a temp file renamed at the end: never a partial GGUF).
+
+    llama.cpp's pre-tokenizer is the one whose GGUF tokenizes the probe texts as transformers
+    does (converters/probe.py), proved again on the written file; none is a PreTokenizerError,
+    unless `pre` names one (--pre), when a difference goes to `warn` (stderr by default).
+    """
+    from converters.fast_writer import FastGGUFWriter
 
     if outtype not in OUTTYPES:
         raise ConversionError(f"--outtype {outtype}: expected one of {', '.join(OUTTYPES)}")
@@ -65,16 +70,24 @@ def convert_checkpoint(
     module = _module_for(config, where)
     config = getattr(module, "text_config", lambda c, where: c)(config, where)
     getattr(module, "check_config", llama.check_config)(config, where)
-    model_type = config.get("model_type")
-    model_type = model_type if isinstance(model_type, str) else ""
+    tok = read_tokenizer(src, config["vocab_size"])
+    ref = probe.reference(src)
+    forced = pre
+    pre = probe.choose_pre(
+        tok,
+        ref,
+        lambda path, name: _write_vocab(path, module, config, tok, name),
+        forced,
+        warn or _warn,
+    )
     name = config.get("_name_or_path")
     tmp = dst.with_name(dst.name + ".partial")
     try:
-        w = gguf.GGUFWriter(str(tmp), module.ARCH)
+        w = FastGGUFWriter(str(tmp), module.ARCH)
         w.add_name(name if isinstance(name, str) and name else src.name)
         w.add_file_type({"f32": 0, "f16": 1, "bf16": 32}[outtype])
         module.write_metadata(w, config)
-        write_tokenizer(w, src, config["vocab_size"], model_type, think_template)
+        write_tokenizer(w, tok, pre, think_template)
         names = set()
         mapped = (module.map_tensor(n, data, config) for n, data in checkpoint.read_tensors(src))
         extra = getattr(module, "extra_tensors", llama.extra_tensors)(config)
@@ -94,6 +107,7 @@ def convert_checkpoint(
         w.write_kv_data_to_file()
         w.write_tensors_to_file()
         w.close()
+        probe.prove(tmp, ref, forced)
         os.replace(tmp, dst)
     except OSError as exc:
         reading = exc.filename is not None and Path(exc.filename) != tmp  # an unreadable input
@@ -102,6 +116,22 @@ def convert_checkpoint(
     finally:
         tmp.unlink(missing_ok=True)
     return dst
+
+
+def _write_vocab(path: Path, module, config: dict, tok: TokenizerData, pre: str) -> None:
+    """A GGUF without weights, for the probe: llama.cpp loads its vocabulary alone."""
+    from converters.fast_writer import FastGGUFWriter
+
+    w = FastGGUFWriter(str(path), module.ARCH)
+    module.write_metadata(w, config)
+    write_tokenizer(w, tok, pre)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.close()
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _check_output(src: Path, dst: Path, force: bool) -> None:

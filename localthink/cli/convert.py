@@ -17,6 +17,12 @@ def add_export_parsers(dsub) -> None:
         help="make the chat template open <think> at the start of each reply",
     )
     c.add_argument("--force", action="store_true", help="overwrite the output")
+    c.add_argument(
+        "--pre",
+        metavar="NAME",
+        help="llama.cpp pre-tokenizer to write (llama-bpe, qwen2, smollm, gpt-2, …) even when "
+        "its probe tokenizes differently from the checkpoint's tokenizer (then a warning)",
+    )
     c.set_defaults(run=run_convert)
 
     q = dsub.add_parser("quantize", help="quantize a GGUF with llama.cpp (Q4_K_M, Q8_0, …)")
@@ -37,7 +43,7 @@ def run_convert(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     out = convert_checkpoint(
-        args.checkpoint, args.output, args.outtype, args.think_template, args.force
+        args.checkpoint, args.output, args.outtype, args.think_template, args.force, args.pre
     )
     print(f"{out} ({out.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
     return 0

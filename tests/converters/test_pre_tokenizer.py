@@ -128,6 +128,7 @@ def test_an_explicit_pre_converts_anyway_with_a_warning(tokenizers, tmp_path, ca
     from converters.probe import PROBE_TEXTS
 
     _checkpoint("llama", tokenizers["prefix-space"], tmp_path / "ckpt")
+    capsys.readouterr()  # the save's progress bar
     path = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", "f16", pre="gpt-2")
     assert _pre_of(path) == "gpt-2"
     warning = capsys.readouterr().err
@@ -145,6 +146,7 @@ def test_an_explicit_pre_converts_anyway_with_a_warning(tokenizers, tmp_path, ca
 
 def test_an_explicit_pre_that_matches_says_nothing(tokenizers, tmp_path, capsys):
     _checkpoint("qwen2", tokenizers["qwen2"], tmp_path / "ckpt")
+    capsys.readouterr()  # the save's progress bar
     path = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", "f16", pre="qwen2")
     assert _pre_of(path) == "qwen2" and capsys.readouterr().err == ""
 
