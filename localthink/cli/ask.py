@@ -60,8 +60,10 @@ def figures_line(stats: ReplyStats) -> str:
         f"answer {stats.answer_tokens} tok",
         f"ttft {stats.ttft_s:.2f} s",
         f"{stats.gen_tokens_per_s:.1f} tok/s",
-        stats.stop_reason,
     ]
+    if stats.threads:  # 0 from an engine that does not say (the scripted one in tests)
+        parts.append(f"{stats.threads} thread{'s' if stats.threads > 1 else ''}")
+    parts.append(stats.stop_reason)
     return " · ".join(parts)
 
 

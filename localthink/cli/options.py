@@ -98,7 +98,9 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ctx", type=positive, help="context window in tokens (default: model's, at most 8192)"
     )
-    p.add_argument("--threads", type=thread_count, help="CPU threads (default: physical cores)")
+    p.add_argument(
+        "--threads", type=thread_count, help="CPU threads (default: adapts while it runs)"
+    )
     p.add_argument(
         "--gpu-layers",
         type=layer_count,

@@ -35,6 +35,7 @@ from localthink.engine.protocol import (
 from localthink.engine.reply import ReplyBuilder
 from localthink.engine.splitter import Phase
 from localthink.engine.template import ChatTemplate, template_for
+from localthink.engine.threads import ThreadTuner
 from localthink.errors import GenerationError, ModelLoadError, PromptTooLongError
 from localthink.models.fit import gpu_layers_that_fit, gpu_memory_bytes
 from localthink.models.gguf_file import GGUFInfo, read_gguf_info
@@ -109,6 +110,13 @@ class LlamaEngine:
         self.starts_inside = self.template.opens_thinking(tags)
         self._lock = threading.Lock()
         self._llm = self._load(options)
+        # the user's count stays; else the count follows what is fastest while it runs
+        self.tuner = ThreadTuner.for_engine(
+            options.n_threads,
+            default_threads(),
+            self._set_threads,
+            beside_window=options.beside_window,
+        )
         self.info = ModelInfo(
             name=name or self.gguf.name,
             path=str(self.gguf.path),
@@ -139,6 +147,10 @@ class LlamaEngine:
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(f"{self.gguf.path}: llama.cpp could not load it ({exc})") from None
+
+    def _set_threads(self, n: int) -> None:
+        # prompt evaluation (batch) follows generation's count, as llama.cpp's -tb does -t
+        llama_cpp.llama_set_n_threads(self._llm.ctx, n, n)
 
     def _layers_that_fit(self, n_ctx: int) -> int:
         """As many blocks as free VRAM holds; all (-1) when VRAM cannot be read, as
@@ -222,6 +234,7 @@ class LlamaEngine:
             )
         p = params.merged_over(BASE_SAMPLING)
         with self._lock:
+            self.tuner.new_reply()
             cached = self.cached_prefix(prompt)
             builder = ReplyBuilder(
                 len(prompt), len(prompt) - cached, self.tags, starts_inside, split=split
@@ -275,7 +288,9 @@ class LlamaEngine:
                         # a new generation over the same context: the KV cache keeps
                         # everything so far, only the forced tokens are evaluated
                         tokens = start(prompt + generated)
-                    token = next(tokens)
+                        token = next(tokens)  # evaluates the forced tokens: not timed
+                    else:
+                        token = self.tuner.decode(next, tokens)
                     n += 1
                 tokens.close()
             except RuntimeError as exc:
@@ -283,6 +298,7 @@ class LlamaEngine:
             tail = decoder.decode(b"", final=True)
             if tail:
                 yield from builder.token(tail)
+            builder.stats.threads = self.tuner.reply_threads()
             yield from builder.finish(reason)
 
     def _special_ids(self, text: str) -> list[int]:

@@ -25,8 +25,9 @@ class LoadOptions:
     """How to load a model; None picks a default for this machine."""
 
     n_ctx: int | None = None
-    n_threads: int | None = None
+    n_threads: int | None = None  # None: the engine adapts it while generating
     n_gpu_layers: int | None = None
+    beside_window: bool = False  # the chat window's process shares the cores
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class ReplyStats:
     prompt_tokens_per_s: float = 0.0
     stop_reason: StopReason = "done"
     thinking_closed: bool = True
+    threads: int = 0  # CPU threads that generated most of the reply (0: not known)
 
     @property
     def gen_tokens(self) -> int:

@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from localthink.engine.protocol import Event, LoadOptions, Message, SamplingParams, ThinkTags
@@ -68,6 +69,9 @@ class SubprocessEngine:
         self, path: str | Path, options=None, tags: ThinkTags = ThinkTags(), name: str | None = None
     ) -> None:
         ctx = multiprocessing.get_context("spawn")
+        # this process draws the window while the child generates: the child starts a
+        # thread below the cores and measures from there (engine/threads.py)
+        options = replace(options or LoadOptions(), beside_window=True)
         # Textual swaps sys.stdout/stderr for objects without a real fileno, which
         # multiprocessing hands to its helper processes: give it the real streams.
         with contextlib.redirect_stdout(sys.__stdout__), contextlib.redirect_stderr(sys.__stderr__):
@@ -75,7 +79,7 @@ class SubprocessEngine:
             self._cancel = ctx.Event()
             self._proc = ctx.Process(
                 target=_serve,
-                args=(child_conn, self._cancel, str(path), options or LoadOptions(), tags, name),
+                args=(child_conn, self._cancel, str(path), options, tags, name),
                 daemon=True,
             )
             self._proc.start()
