@@ -335,6 +335,7 @@ class ChatApp(ChatActions, App):
             else:
                 bar = self.query_one(StatusBar)
                 bar.ctx_used = done.stats.prompt_tokens + done.stats.gen_tokens
+                bar.threads = done.stats.threads
             self.streaming = None
             self.refresh_sidebar()
 

@@ -19,6 +19,7 @@ JSON_STATS = {
     "gen_tokens_per_s",
     "prompt_tokens_per_s",
     "stop_reason",
+    "threads",
 }
 
 
@@ -42,6 +43,7 @@ def test_json_contract_on_template_opened_thinking(think_gguf, isolated_home):
     assert set(out["stats"]) >= JSON_STATS
     assert out["stats"]["thinking_tokens"] > 0 and out["stats"]["answer_tokens"] > 0
     assert out["stats"]["stop_reason"] == "done"
+    assert out["stats"]["threads"] >= 1  # the count the engine settled on
 
 
 def test_default_model_is_announced_on_stderr_and_stdin_is_read(isolated_home):

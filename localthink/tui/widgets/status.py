@@ -25,6 +25,7 @@ class StatusBar(Static):
     ctx_size = reactive(0)
     budget = reactive("")
     left_out = reactive(0)  # oldest turns the last prompt left out to fit the context
+    threads = reactive(0)  # CPU threads of the last reply (the engine adapts them)
 
     def parts(self) -> list[tuple[str, str | None]]:
         """Each figure in full and short (None: dropped when short of room)."""
@@ -36,6 +37,8 @@ class StatusBar(Static):
         if self.ctx_size:
             ctx = f"ctx {self.ctx_used}/{self.ctx_size}"
             out.append((ctx, ctx))
+        if self.threads:
+            out.append((f"{self.threads} thread{'s' if self.threads > 1 else ''}", None))
         if self.left_out:
             out.append((f"{self.left_out} earlier turns out of context", f"{self.left_out} out"))
         if self.budget:
