@@ -261,15 +261,17 @@ def router(app_state) -> APIRouter:
         return await _answer(request, body.stream, events, model.name, chat=False)
 
     async def _load_only(request: Request, model: LocalModel, keep_alive, chat: bool):
+        unloading = keep_alive is not False and keep_alive == 0  # False: not given
+
         def work(cancel):
-            if keep_alive == 0:
+            if unloading:
                 app_state.slot.unload()
             else:
                 app_state.slot.use(model, keep_alive)
             return iter(())
 
         await begin_plain(request, work)
-        reason = "unload" if keep_alive == 0 else "load"
+        reason = "unload" if unloading else "load"
         out = {"model": model.name, "created_at": _now(), "done": True, "done_reason": reason}
         if chat:
             out["message"] = {"role": "assistant", "content": ""}

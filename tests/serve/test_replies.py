@@ -1,0 +1,78 @@
+"""One reply at a time: a queue in order, 503 past --queue, and a client that leaves
+mid-stream stops its generation at once (shown by when the next request gets done)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+
+from tests.serve.conftest import KEY
+
+AUTH = {"Authorization": f"Bearer {KEY}"}
+# a raw completion the model keeps counting for as long as it may
+COUNTING = {
+    "model": "smollm2-135m",
+    "prompt": "Counting from 1 to 1000: 1, 2, 3, 4, 5, 6, 7,",
+    "max_tokens": 1500,
+    "temperature": 0,
+    "stream": True,
+}
+QUICK = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}
+
+
+def _read_chunks(lines, n: int) -> list[float]:
+    """Arrival times of the next n SSE events from a response's `iter_lines()` (kept by the
+    caller: dropping that iterator closes the connection)."""
+    times = []
+    for line in lines:
+        if line.startswith("data: "):
+            times.append(time.monotonic())
+            if len(times) == n:
+                break
+    return times
+
+
+def test_a_client_leaving_mid_stream_frees_the_model_at_once(server):
+    with httpx.Client(base_url=server.url, timeout=120) as h:
+        with h.stream("POST", "/v1/completions", json=COUNTING) as long_reply:
+            times = _read_chunks(long_reply.iter_lines(), 12)
+        left = time.monotonic()  # the connection is closed here
+        per_token = (times[-1] - times[1]) / (len(times) - 2)
+        rest = (COUNTING["max_tokens"] - len(times)) * per_token  # had it gone on
+        r = h.post("/v1/chat/completions", json=QUICK)
+        waited = time.monotonic() - left
+    assert r.status_code == 200
+    assert rest > 20 * per_token
+    # the next reply did not wait for the rest of the abandoned one
+    assert waited < 0.2 * rest, (waited, rest)
+
+
+def test_queue_is_served_in_order_and_503_beyond_it(guarded):
+    results: dict[str, httpx.Response] = {}
+
+    def queued():
+        with httpx.Client(base_url=guarded.url, timeout=120, headers=AUTH) as q:
+            results["queued"] = q.post("/v1/chat/completions", json=QUICK)
+
+    with httpx.Client(base_url=guarded.url, timeout=120, headers=AUTH) as h:
+        with h.stream("POST", "/v1/completions", json=COUNTING) as long_reply:
+            lines = long_reply.iter_lines()
+            _read_chunks(lines, 3)  # generating now
+            waiter = threading.Thread(target=queued)
+            waiter.start()
+            time.sleep(2)  # let it take the one place in the queue
+            refused = None
+            deadline = time.monotonic() + 60
+            while refused is None and time.monotonic() < deadline and "queued" not in results:
+                try:  # a short timeout: were this one queued itself, it leaves and retries
+                    refused = h.post("/v1/chat/completions", json=QUICK, timeout=2)
+                except httpx.TimeoutException:
+                    continue
+            assert "queued" not in results, results["queued"].text  # still behind the long one
+            assert refused is not None and refused.status_code == 503
+            assert int(refused.headers["retry-after"]) > 0
+            assert refused.json()["error"]["code"] == "queue_full"
+        waiter.join(timeout=60)  # the long reply's client left: the queued one goes next
+    assert results["queued"].status_code == 200
