@@ -9,7 +9,6 @@ tokenizer with Qwen2's own split pattern, whatever its tokenizer.json says).
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -153,7 +152,9 @@ def first_difference(want: list[list[int]], got: list[list[int]]) -> Difference 
     )
 
 
-def choose_pre(tok: TokenizerData, ref: Reference, write_vocab, forced: str | None, warn) -> str:
+def choose_pre(
+    tok: TokenizerData, ref: Reference, path: Path, write_vocab, forced: str | None, warn
+) -> str:
     """The first candidate whose GGUF tokenizes the probe texts as `ref` does.
 
     `write_vocab(path, pre)` writes a GGUF of the vocabulary alone (cheap: no weights), once;
@@ -165,22 +166,18 @@ def choose_pre(tok: TokenizerData, ref: Reference, write_vocab, forced: str | No
     else:
         names = [forced] if forced else candidates(ref.pre_tokenizer, tok.pre_tokenizer)
     tried, first = [], None
-    with tempfile.TemporaryDirectory(prefix="localthink-probe-") as folder:
-        path = Path(folder) / "vocab.gguf"
-        write_vocab(path, names[0])
-        for i, name in enumerate(names):
-            got = gguf_ids(path, None if i == 0 else name)
-            if got is None and name == forced:
-                raise PreTokenizerError(
-                    f"--pre {forced}: llama.cpp does not know this pre-tokenizer"
-                )
-            if got is None:  # a name this build of llama.cpp lacks
-                continue
-            tried.append(name)
-            difference = first_difference(ref.ids, got)
-            if difference is None:
-                return name
-            first = first or difference
+    write_vocab(path, names[0])
+    for i, name in enumerate(names):
+        got = gguf_ids(path, None if i == 0 else name)
+        if got is None and name == forced:
+            raise PreTokenizerError(f"--pre {forced}: llama.cpp does not know this pre-tokenizer")
+        if got is None:  # a name this build of llama.cpp lacks
+            continue
+        tried.append(name)
+        difference = first_difference(ref.ids, got)
+        if difference is None:
+            return name
+        first = first or difference
     if first is None:
         raise PreTokenizerError(
             f"{tok.path}: llama.cpp could not load the vocabulary written from it "

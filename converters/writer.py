@@ -73,16 +73,19 @@ def convert_checkpoint(
     tok = read_tokenizer(src, config["vocab_size"])
     ref = probe.reference(src)
     forced = pre
-    pre = probe.choose_pre(
-        tok,
-        ref,
-        lambda path, name: _write_vocab(path, module, config, tok, name),
-        forced,
-        warn or _warn,
-    )
     name = config.get("_name_or_path")
     tmp = dst.with_name(dst.name + ".partial")
+    vocab_only = dst.with_name(dst.name + ".probe")  # beside dst: a full disk is named as dst's
     try:
+        pre = probe.choose_pre(
+            tok,
+            ref,
+            vocab_only,
+            lambda path, pre: _write_vocab(path, module, config, tok, pre),
+            forced,
+            warn or _warn,
+        )
+        vocab_only.unlink()
         w = FastGGUFWriter(str(tmp), module.ARCH)
         w.add_name(name if isinstance(name, str) and name else src.name)
         w.add_file_type({"f32": 0, "f16": 1, "bf16": 32}[outtype])
@@ -110,11 +113,13 @@ def convert_checkpoint(
         probe.prove(tmp, ref, forced)
         os.replace(tmp, dst)
     except OSError as exc:
-        reading = exc.filename is not None and Path(exc.filename) != tmp  # an unreadable input
+        written = (tmp, vocab_only)
+        reading = exc.filename is not None and Path(exc.filename) not in written  # an input
         what = f"cannot read {exc.filename}" if reading else f"cannot write {dst}"
         raise ConversionError(f"{what} ({exc.strerror or exc})") from None
     finally:
         tmp.unlink(missing_ok=True)
+        vocab_only.unlink(missing_ok=True)
     return dst
 
 
