@@ -42,13 +42,21 @@ T = TypeVar("T")
 CENTRE_TOKENS = 8  # tokens timed at the count in use before any trial
 CENTRE_SECONDS = 0.1  # ... or fewer when they already took this long (a stalled count)
 TRIAL_TOKENS = 5  # tokens timed at a trial count, after one warm-up token
-MARGIN = 0.04  # a trial must be this much faster to win (the rest is noise)
+MARGIN = 0.04  # a trial must be this much faster to win, or more when times scatter more
 ABORT = 3.0  # a trial token this many times slower than the count in use ends the trial
 REJECT = 1.12  # ... and after two tokens each this much slower
 ACCEPT = 1.5  # two trial tokens each this many times faster end it as a win
 DRIFT = 1.35  # a settled count whose recent median moves this far is searched again
 RECHECK_FIRST, RECHECK_MOST = 64, 2048  # tokens between re-checks of a settled count
 BUDGET = 0.02  # share of generation time later searches may lose to slower counts
+
+
+def spread(samples: list[float]) -> float:
+    """How far token times stray from their median, as a share of it (MAD / median)."""
+    if len(samples) < 3:
+        return 0.0
+    middle = statistics.median(samples)
+    return statistics.median(abs(s - middle) for s in samples) / middle
 
 
 class ThreadTuner:
@@ -127,10 +135,11 @@ class ThreadTuner:
 
     # -- the search -------------------------------------------------------------------
 
-    def _begin_search(self, step: int, known: dict[int, float]) -> None:
+    def _begin_search(self, step: int, known: dict[int, float], scatter: float = 0.0) -> None:
         self._searching = True
         self._step = step
         self._known = dict(known)  # median token time per count, this search only
+        self._scatter = dict.fromkeys(known, scatter)  # ... and how much those times strayed
         self._centre = self.threads
         self._trial: int | None = None
         self._samples: list[float] = []
@@ -145,6 +154,7 @@ class ThreadTuner:
         self._times.append(seconds)
         if len(self._samples) >= CENTRE_TOKENS or sum(self._samples) >= CENTRE_SECONDS:
             self._known[self._centre] = statistics.median(self._samples)
+            self._scatter[self._centre] = spread(self._samples)
             self._next_trial()
 
     def _measure_trial(self, seconds: float) -> None:
@@ -159,13 +169,17 @@ class ThreadTuner:
         two = len(self._samples) >= 2
         if seconds > ABORT * pace or (two and min(self._samples) > REJECT * pace):
             self._end_trial(max(self._samples))
-        elif (two and max(self._samples) * ACCEPT < pace) or len(self._samples) >= TRIAL_TOKENS:
+        elif two and max(self._samples) * ACCEPT < pace:
             self._end_trial(statistics.median(self._samples))
+        elif len(self._samples) >= TRIAL_TOKENS:
+            self._end_trial(statistics.median(self._samples), spread(self._samples))
 
-    def _end_trial(self, median: float) -> None:
+    def _end_trial(self, median: float, scatter: float = 0.0) -> None:
         trial, self._trial = self._trial, None
-        self._known[trial] = median
-        if median < self._known[self._centre] * (1 - MARGIN):
+        self._known[trial], self._scatter[trial] = median, scatter
+        # noisy times need a wider win: a move on noise costs until the next re-check
+        margin = max(MARGIN, scatter, self._scatter[self._centre])
+        if median < self._known[self._centre] * (1 - margin):
             self._centre = trial  # keep the step: the next one that way may win too
         self._next_trial()
 
@@ -211,9 +225,11 @@ class ThreadTuner:
         now = statistics.median(self._recent)
         drifted = not self._reference / DRIFT < now < self._reference * DRIFT
         if drifted:
-            self._begin_search(step=max(1, self.most // 2), known={self.threads: now})
+            self._begin_search(
+                max(1, self.most // 2), {self.threads: now}, spread(list(self._recent))
+            )
         elif self._since >= self._recheck:
-            self._begin_search(step=1, known={self.threads: now})
+            self._begin_search(1, {self.threads: now}, spread(list(self._recent)))
 
     def _set(self, count: int) -> None:
         if count != self.threads:
