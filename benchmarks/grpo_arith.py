@@ -17,8 +17,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from localthink.distill.grpo import GRPOConfig, evaluate_policy, grpo
+from localthink.distill.grpo import GRPOConfig, grpo
 from localthink.distill.grpo_plot import curve_text, save_png
+from localthink.distill.grpo_rollout import evaluate_policy
 from localthink.distill.tasks import generate_tasks
 from localthink.distill.train import load_student
 

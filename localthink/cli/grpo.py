@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -57,8 +58,9 @@ def step_line(r: dict) -> str:
 
 
 def run_grpo(args: argparse.Namespace) -> int:
-    from localthink.distill.grpo import GRPOConfig, evaluate_policy, grpo
+    from localthink.distill.grpo import GRPOConfig, grpo
     from localthink.distill.grpo_plot import curve_text, save_png
+    from localthink.distill.grpo_rollout import evaluate_policy
     from localthink.distill.tasks import read_tasks
     from localthink.distill.train import load_student
 
@@ -85,7 +87,9 @@ def run_grpo(args: argparse.Namespace) -> int:
         raise LocalthinkError(f"{args.tasks}: no test-split tasks for --eval")
     evals_path = out / "grpo_eval.json"
     evals = json.loads(evals_path.read_text()) if evals_path.exists() and args.resume else {}
-    if held_out and "before" not in evals:
+    # under `accelerate launch` every process trains; the first one evaluates and reports
+    main = os.environ.get("RANK", "0") == "0"
+    if held_out and "before" not in evals and main:
         import torch
 
         model, tok = load_student(args.student)
@@ -98,6 +102,8 @@ def run_grpo(args: argparse.Namespace) -> int:
     result = grpo(
         tasks, args.student, out, cfg, args.resume, lambda r: print(step_line(r), flush=True)
     )
+    if not main:
+        return 0
     history = result["history"]
     if held_out:
         evals["after"] = evaluate_policy(result["model"], result["tokenizer"], held_out, cfg)

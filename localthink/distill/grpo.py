@@ -3,6 +3,12 @@
 One loop, read top to bottom: sample a group of completions per task, score them with the
 rewards, turn rewards into group-relative advantages, step the policy on the clipped
 objective (grpo_objective.py), log, checkpoint. CUDA when present, else CPU.
+
+Under `accelerate launch` (or torchrun) the same loop runs data-parallel: every process
+holds the whole policy, takes its share of the step's prompts and generates their whole
+groups (advantages compare within a group, so a group never spans processes), and the
+processes' gradients are summed before the one optimizer step they all take alike. The
+global batch (prompts × group) is the one the flags name, whatever the number of processes.
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ import json
 import random
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,26 +24,23 @@ from localthink.distill.checkpoint import check_output, check_room, recover, sta
 from localthink.distill.gpu import adamw
 from localthink.distill.grpo_objective import (
     LOSSES,
-    completion_mask,
     group_advantages,
     group_share,
     policy_loss,
     token_logprobs,
 )
-from localthink.distill.rewards import accuracy, format_reward, parse_completion, parse_rewards
+from localthink.distill.grpo_rollout import autocast, generate, score
+from localthink.distill.rewards import parse_rewards
 from localthink.distill.tasks import Task
 from localthink.distill.train import load_student, save_student
 from localthink.errors import LocalthinkError
-
-# The policy is told the format once; the prompt then opens <think> for it (R1-Zero).
-FORMAT_HINT = "Think first, then close your thinking with </think> and give the answer."
 
 
 @dataclass
 class GRPOConfig:
     steps: int = 200
     group: int = 8
-    prompts_per_step: int = 4
+    prompts_per_step: int = 4  # over all processes together
     lr: float = 1e-6
     beta: float = 0.0
     loss: str = "grpo"
@@ -69,97 +71,41 @@ def check_same_settings(ckpt: Path, saved: dict, cfg: GRPOConfig) -> None:
         )
 
 
-def build_prompt(tok, task: Task) -> str:
-    messages = [{"role": "user", "content": f"{task.prompt()}\n{FORMAT_HINT}"}]
-    text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    return text if text.rstrip().endswith("<think>") else text + "<think>\n"
+def processes():
+    """accelerate's view of this process (one, or one of `accelerate launch`'s); data
+    parallel only: DeepSpeed and FSDP split the weights, and every process here needs them
+    whole to generate."""
+    from accelerate import PartialState
+    from accelerate.utils import parse_flag_from_env
 
-
-def eos_ids(model, tok) -> list[int]:
-    ids = model.generation_config.eos_token_id
-    ids = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
-    ids.add(tok.eos_token_id)
-    return sorted(i for i in ids if i is not None)
-
-
-def generate(model, tok, tasks: list[Task], n: int, cfg: GRPOConfig, sample: bool = True):
-    """n completions per task in one batch (left-padded prompts): ids, attention, widths."""
-    import torch
-
-    tok.padding_side = "left"
-    enc = tok([build_prompt(tok, t) for t in tasks], return_tensors="pt", padding=True,
-              add_special_tokens=False).to(model.device)  # fmt: skip
-    ids = enc.input_ids.repeat_interleave(n, 0)
-    attn = enc.attention_mask.repeat_interleave(n, 0)
-    eos = eos_ids(model, tok)
-    options = {"do_sample": True, "temperature": cfg.temperature, "top_p": cfg.top_p,
-               "top_k": 0} if sample else {"do_sample": False}  # fmt: skip
-    with torch.no_grad(), autocast(model):
-        out = model.generate(
-            input_ids=ids,
-            attention_mask=attn,
-            max_new_tokens=cfg.max_new_tokens,
-            eos_token_id=eos,
-            pad_token_id=tok.pad_token_id,
-            **options,
+    state = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))
+    if state.distributed_type.value in ("DEEPSPEED", "FSDP"):
+        raise LocalthinkError(
+            f"distill grpo runs data-parallel (a whole policy per process), not under "
+            f"{state.distributed_type.value}: launch it without that accelerate config"
         )
-    prompt_len = ids.shape[1]
-    completions = out[:, prompt_len:]
-    mask = completion_mask(completions, set(eos))
-    texts = [
-        tok.decode(c[: int(m.sum())], skip_special_tokens=True)
-        for c, m in zip(completions, mask, strict=True)
-    ]
-    return out, torch.cat([attn, mask], dim=1), prompt_len, mask, texts
+    return state
 
 
-def autocast(model):
+def all_of(value, state) -> list:
+    """`value` from every process, in process order (a list of one in a single process)."""
+    from accelerate.utils import gather_object
+
+    return gather_object([value]) if state.num_processes > 1 else [value]
+
+
+def sum_gradients(params, state) -> None:
+    """Each process holds the gradient of its own groups' share of the step's loss: summed,
+    they are the gradient of the whole batch, the same on every process. (One sum after
+    the step's backward passes, not DDP's hooks: processes skip different groups, so they
+    run different numbers of backward passes.)"""
     import torch
 
-    if model.device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return nullcontext()
-
-
-def score(texts: list[str], tasks: list[Task], n: int, rewards) -> dict:
-    """Weighted total reward per completion, plus each reward and the built-in figures."""
-    per_reward = {name: [] for name in rewards}
-    total, acc, fmt = [], [], []
-    for i, text in enumerate(texts):
-        task = tasks[i // n]
-        r = 0.0
-        for name, (fn, weight) in rewards.items():
-            value = float(fn(text, task))
-            per_reward[name].append(value)
-            r += weight * value
-        total.append(r)
-        acc.append(accuracy(text, task))
-        fmt.append(float(format_reward(text, task) == 1.0))
-    return {"total": total, "per_reward": per_reward, "accuracy": acc, "format": fmt}
-
-
-def evaluate_policy(model, tok, tasks: list[Task], cfg: GRPOConfig, batch: int = 64) -> dict:
-    """Greedy held-out accuracy, format rate and mean completion length (tokens)."""
-    acc, fmt, lengths, closed, examples = [], [], [], [], []
-    model.eval()
-    for i in range(0, len(tasks), batch):
-        chunk = tasks[i : i + batch]
-        _, _, _, mask, texts = generate(model, tok, chunk, 1, cfg, sample=False)
-        s = score(texts, chunk, 1, {})
-        acc += s["accuracy"]
-        fmt += s["format"]
-        lengths += mask.sum(1).tolist()
-        closed += [parse_completion(t).closed for t in texts]
-        pairs = zip(chunk, texts, strict=True)
-        examples += [{"question": t.question, "completion": x} for t, x in pairs][:3]
-    n = max(1, len(tasks))
-    return {
-        "accuracy": sum(acc) / n,
-        "format_rate": sum(fmt) / n,
-        "completion_tokens": sum(lengths) / n,
-        "thinking_closed": sum(closed) / n,
-        "examples": examples[:3],  # to read, not only count: did it solve or game the reward?
-    }
+    for p in params:
+        if p.grad is None:  # every group of this process skipped: its share is zero
+            p.grad = torch.zeros_like(p)
+        if state.num_processes > 1:
+            torch.distributed.all_reduce(p.grad)
 
 
 def save_checkpoint(model, tok, optimizer, ckpt: Path, step: int, cfg: GRPOConfig) -> None:
@@ -183,6 +129,33 @@ def read_log(path: Path, upto: int) -> list[dict]:
     return rows
 
 
+def summary(parts: list[dict], step: int, cfg: GRPOConfig) -> dict:
+    """The step's log record over every process's groups."""
+    texts = [v for p in parts for v in p["total"]]
+    n = len(texts)
+    mean = lambda key: sum(v for p in parts for v in p[key]) / max(1, n)  # noqa: E731
+    losses = [v for p in parts for v in p["losses"]]
+    kls = [v for p in parts for v in p["kls"]]
+    tokens = sum(p["tokens"] for p in parts)
+    gen_s = max(p["gen_s"] for p in parts)  # the step waits for the slowest process
+    return {
+        "step": step,
+        "total": cfg.steps,
+        "reward": mean("total"),
+        **{f"reward_{k}": mean(f"reward_{k}") for k in parts[0]["rewards"]},
+        "accuracy": mean("accuracy"),
+        "format_rate": mean("format"),
+        "completion_tokens": tokens / max(1, n),
+        "zero_std_groups": sum(p["zero_std"] for p in parts) / max(1, n // cfg.group),
+        "loss": sum(losses) / len(losses),
+        "kl": sum(kls) / len(kls) if kls else None,
+        "gen_s": gen_s,
+        "rollout_tokens": tokens,
+        "rollout_tokens_per_s": tokens / gen_s,
+        "processes": len(parts),
+    }
+
+
 def grpo(
     tasks: list[Task],
     student: str,
@@ -200,15 +173,25 @@ def grpo(
         raise LocalthinkError("--group must be at least 2 (advantages compare within a group)")
     rewards = parse_rewards(cfg.rewards)
     train_tasks = [t for t in tasks if t.split == "train"] or tasks
+    state = processes()
+    rank, world, main = state.process_index, state.num_processes, state.is_main_process
+    prompts = min(cfg.prompts_per_step, len(train_tasks))
+    if prompts < world:
+        raise LocalthinkError(
+            f"{prompts} prompts a step cannot be shared by {world} processes (each takes whole "
+            "groups): raise --prompts-per-step or launch fewer processes"
+        )
     check_output(out, resume)
     ckpt, log_path = out / "checkpoint", out / "grpo_log.jsonl"
     step = 0
-    recover(ckpt)
+    if main:
+        recover(ckpt)
+    state.wait_for_everyone()
     if resume and (ckpt / "state.json").exists():
-        state = json.loads((ckpt / "state.json").read_text())
-        check_same_settings(ckpt, state.get("config", {}), cfg)
-        step = state["step"]
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+        saved = json.loads((ckpt / "state.json").read_text())
+        check_same_settings(ckpt, saved.get("config", {}), cfg)
+        step = saved["step"]
+    device = state.device
     model, tok = load_student(str(ckpt) if step else student)
     check_room(out, model, resume=bool(step))
     model.to(device)
@@ -216,36 +199,37 @@ def grpo(
     if cfg.beta > 0:
         ref, _ = load_student(student)
         ref.to(device).eval().requires_grad_(False)
-    optimizer = adamw(model.parameters(), cfg.lr)
+    params = list(model.parameters())
+    optimizer = adamw(params, cfg.lr)
     if step:
-        optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location=device))
-    history = read_log(log_path, step) if step else []
-    if not step:
+        # read onto the CPU: load_state_dict moves it to the parameters' device
+        optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location="cpu"))
+    history = read_log(log_path, step) if step and main else []
+    if not step and main:
         log_path.write_text("")
     while step < cfg.steps:
         started = time.perf_counter()
-        batch = random.Random(f"{cfg.seed}:{step}").sample(
-            train_tasks, min(cfg.prompts_per_step, len(train_tasks))
-        )
-        torch.manual_seed(cfg.seed * 1_000_003 + step)  # same samples after a resume
+        batch = random.Random(f"{cfg.seed}:{step}").sample(train_tasks, prompts)
+        mine = batch[rank::world]  # whole groups: this process's prompts, all their samples
+        torch.manual_seed((cfg.seed * 1_000_003 + step) * world + rank)  # same after a resume
         model.eval()
-        seqs, attn, prompt_len, mask, texts = generate(model, tok, batch, cfg.group, cfg)
+        seqs, attn, prompt_len, mask, texts = generate(model, tok, mine, cfg.group, cfg)
         gen_s = time.perf_counter() - started
-        s = score(texts, batch, cfg.group, rewards)
-        r = torch.tensor(s["total"], device=device).view(len(batch), cfg.group)
+        s = score(texts, mine, cfg.group, rewards)
+        r = torch.tensor(s["total"], device=device).view(len(mine), cfg.group)
         adv = group_advantages(r, scale=cfg.loss != "dr_grpo").flatten()
+        tokens = int(mask.sum())
+        step_tokens = sum(all_of(tokens, state))  # dapo's mean is over the whole step's
         model.train()
-        old, kls, losses = [None] * len(batch), [], []
+        old, kls, losses = [None] * len(mine), [], []
         for _ in range(cfg.updates_per_batch):
-            ran = False
-            for g in range(len(batch)):  # one group per forward: bounded memory
+            for g in range(len(mine)):  # one group per forward: bounded memory
                 rows = slice(g * cfg.group, (g + 1) * cfg.group)
                 if ref is None and not adv[rows].any():
                     # a group whose completions all scored alike has zero advantages, so zero
                     # loss and gradient: skip its forward and backward (most groups, early on)
                     losses.append(0.0)
                     continue
-                ran = True
                 with autocast(model):
                     logp = token_logprobs(model, seqs[rows], attn[rows], prompt_len)
                     ref_logp = None
@@ -258,38 +242,36 @@ def grpo(
                     logp, old[g], adv[rows], mask[rows], cfg.loss, cfg.clip_eps, cfg.beta,
                     ref_logp, cfg.max_new_tokens,
                 )  # fmt: skip
-                (loss * group_share(mask, rows, cfg.loss, len(batch))).backward()
+                share = group_share(mask, rows, cfg.loss, len(batch), step_tokens)
+                (loss * share).backward()
                 losses.append(float(loss.detach()))
                 if kl is not None:
                     kls.append(float(kl.detach()))
-            if not ran:  # every group skipped: step on the zero gradient they would have given
-                for p in model.parameters():
-                    p.grad = torch.zeros_like(p)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            # a step whose groups all tied steps on the zero gradient they would have given
+            sum_gradients(params, state)
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             optimizer.zero_grad()
         step += 1
-        n = len(texts)
-        record = {
-            "step": step,
-            "total": cfg.steps,
-            "reward": sum(s["total"]) / n,
-            **{f"reward_{k}": sum(v) / n for k, v in s["per_reward"].items()},
-            "accuracy": sum(s["accuracy"]) / n,
-            "format_rate": sum(s["format"]) / n,
-            "completion_tokens": float(mask.sum()) / n,
-            "zero_std_groups": float((r.std(dim=1) == 0).float().mean()),
-            "loss": sum(losses) / len(losses),
-            "kl": sum(kls) / len(kls) if kls else None,
-            "gen_s": gen_s,
-            "step_s": time.perf_counter() - started,
-        }
-        history.append(record)
-        with log_path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
+        zero_std = int((r.std(dim=1) == 0).sum())
+        mine_stats = {"gen_s": gen_s, "tokens": tokens, "losses": losses, "kls": kls,
+                      "zero_std": zero_std, "rewards": list(s["per_reward"]),
+                      **{f"reward_{k}": v for k, v in s["per_reward"].items()},
+                      **{k: s[k] for k in ("total", "accuracy", "format")}}  # fmt: skip
+        record = summary(all_of(mine_stats, state), step, cfg)
+        record["step_s"] = time.perf_counter() - started
+        if main:
+            history.append(record)
+            with log_path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
         if step % cfg.save_every == 0 or step == cfg.steps:
-            save_checkpoint(model, tok, optimizer, ckpt, step, cfg)
-        if on_step:  # after the checkpoint: a callback that stops the run loses nothing
+            if main:  # every process holds the same weights and optimizer state
+                save_checkpoint(model, tok, optimizer, ckpt, step, cfg)
+            state.wait_for_everyone()
+        if on_step and main:  # after the checkpoint: a callback that stops the run loses nothing
             on_step(record)
-    save_student(model, tok, out, ckpt)
-    return {"steps": step, "history": history, "model": model, "tokenizer": tok}
+    state.wait_for_everyone()
+    if main:
+        save_student(model, tok, out, ckpt)
+    return {"steps": step, "history": history, "model": model, "tokenizer": tok,
+            "processes": world, "main": main}  # fmt: skip

@@ -79,12 +79,14 @@ def policy_loss(
     return value, kl
 
 
-def group_share(mask, rows: slice, loss: str, groups: int) -> float:
+def group_share(mask, rows: slice, loss: str, groups: int, tokens: int | None = None) -> float:
     """The weight of one group's loss in the step, so the groups (one forward each, to bound
     memory) add up to the loss of the whole batch at once: equal shares, except for `dapo`,
-    whose mean is over every token of the batch (a group's share is its share of tokens)."""
+    whose mean is over every token of the batch (a group's share is its share of tokens).
+    `groups` and `tokens` count the whole step's, on every process (tokens: all of `mask`)."""
     if loss == "dapo":
-        return float(mask[rows].sum()) / max(1.0, float(mask.sum()))
+        total = float(mask.sum()) if tokens is None else float(tokens)
+        return float(mask[rows].sum()) / max(1.0, total)
     return 1 / groups
 
 
