@@ -156,3 +156,51 @@ def test_a_pre_llama_cpp_does_not_know_is_one_line(tokenizers, tmp_path):
     with pytest.raises(ConversionError, match="^--pre no-such-pre: llama.cpp does not know") as e:
         convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", "f16", pre="no-such-pre")
     assert "\n" not in str(e.value) and list(tmp_path.glob("*.gguf*")) == []
+
+
+def test_the_probe_costs_under_two_seconds(tokenizers, tmp_path):
+    """SmolLM2's 49k-token vocabulary: transformers' ids, the weightless GGUF, llama.cpp's ids
+    for each candidate tried, and the proof on a written file (imports are paid once, apart)."""
+    import time
+
+    from converters import probe, writer
+    from converters.checkpoint import read_config
+    from converters.tokenizer import read_tokenizer
+
+    _checkpoint("qwen2", tokenizers["smollm2"], tmp_path / "ckpt")
+    config = read_config(tmp_path / "ckpt")
+    module = writer._module_for(config, "config.json")
+    tok = read_tokenizer(tmp_path / "ckpt", config["vocab_size"])
+    probe.reference(tmp_path / "ckpt")  # the imports (transformers, torch, llama.cpp)
+    started = time.perf_counter()
+    ref = probe.reference(tmp_path / "ckpt")
+    pre = probe.choose_pre(
+        tok,
+        ref,
+        tmp_path / "v.gguf",
+        lambda path, name: writer._write_vocab(path, module, config, tok, name),
+        None,
+        print,
+    )
+    probe.prove(tmp_path / "v.gguf", ref, None)
+    assert time.perf_counter() - started < 2.0
+    assert pre == "qwen2"  # what transformers 5 runs for a qwen2 checkpoint
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["a", "ĠHello", "你好", "🙂", ""], [1, 3, 6, -2], [0.0, -1.5, 3.25], [True, False], ["x", 1]],
+)
+def test_the_fast_writer_packs_arrays_as_gguf_py_does(values, tmp_path):
+    import gguf
+
+    from converters.fast_writer import FastGGUFWriter
+
+    def packed(cls) -> bytes:
+        w = cls(str(tmp_path / "x.gguf"), "llama")
+        try:
+            return w._pack_val(values, gguf.GGUFValueType.ARRAY, add_vtype=True)
+        except ValueError as exc:  # mixed types: the same refusal
+            return str(exc).encode()
+
+    assert packed(FastGGUFWriter) == packed(gguf.GGUFWriter)
