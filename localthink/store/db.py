@@ -39,6 +39,7 @@ class Conversation:
     created_at: float
     updated_at: float
     source: str = "chat"
+    settings: str = "{}"  # JSON; read it with store.chat_settings.chat_settings
 
 
 @dataclass(frozen=True)
@@ -220,8 +221,10 @@ class Store:
     # messages
 
     def messages(self, conversation_id: int) -> list[StoredMessage]:
+        """The conversation as it stands: earlier versions of edited turns left out."""
         rows = self.query(
-            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+            "SELECT * FROM messages WHERE conversation_id = ? AND replaced_by IS NULL ORDER BY id",
+            (conversation_id,),
         )
         return [_message(r) for r in rows]
 

@@ -49,6 +49,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE messages ADD COLUMN correct INTEGER;
     CREATE INDEX messages_by_time ON messages (created_at);
     """,
+    # 3: edited questions keep their earlier versions (replaced_by: the user message of the
+    # turn that replaced them; NULL for the current one); per-chat settings as JSON
+    """
+    ALTER TABLE messages ADD COLUMN replaced_by INTEGER REFERENCES messages(id);
+    ALTER TABLE conversations ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX messages_by_replacement ON messages (replaced_by);
+    """,
 ]
 
 

@@ -27,6 +27,12 @@ KEYS = [
     ("f1", "help", "Help", "List every key binding"),
     ("ctrl+q", "quit", "Quit", "Quit (every chat is already saved)"),
 ]
+# keys of the message box and of a focused message (for F1; they are not app-wide)
+MESSAGE_KEYS = [
+    ("up", "In an empty message box: edit the last question (Enter resends it)"),
+    ("e", "On a focused question (Shift+Tab, click): edit it; sent, it forks a new chat"),
+    ("v", "On a focused question: its earlier versions, kept when it was edited"),
+]
 BUDGETS: list[int | None] = [None, 0, 256, 1024]
 
 
@@ -61,6 +67,8 @@ class ChatActions:
     def action_stop(self) -> None:
         if self.streaming is not None:
             self.cancel.set()
+        elif self.editing is not None:
+            self.cancel_edit()
 
     async def action_new_chat(self) -> None:
         if self.streaming is None:
@@ -176,4 +184,4 @@ class ChatActions:
     def action_help(self) -> None:
         from localthink.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen([(k, d) for k, _, _, d in KEYS]))
+        self.push_screen(HelpScreen([(k, d) for k, _, _, d in KEYS] + MESSAGE_KEYS))

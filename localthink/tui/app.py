@@ -18,7 +18,9 @@ from localthink.chat import OpenedModel, Session, Turn
 from localthink.engine.protocol import Done, ReplyStats, SamplingParams
 from localthink.errors import LocalthinkError, StoreError
 from localthink.store.db import Store, open_store
+from localthink.store.edits import earlier_versions
 from localthink.tui.actions import KEYS, ChatActions, budget_label
+from localthink.tui.editing import ChatEditing
 from localthink.tui.streaming import EventBuffer
 from localthink.tui.widgets.messages import ContextNotice, EmptyState, UserMessage
 from localthink.tui.widgets.prompt import PromptInput
@@ -36,7 +38,7 @@ DRAIN_INTERVAL = 1 / 10
 FOOTER_ACTIONS = ("stop", "new_chat", "pick_model", "help", "quit")
 
 
-class ChatApp(ChatActions, App):
+class ChatApp(ChatEditing, ChatActions, App):
     class Wake(Message):
         """From the generation thread: the first event or the end is in the buffer; drawing it
         now instead of at the next tick shows the first token and the figures up to 100 ms
@@ -79,6 +81,7 @@ class ChatApp(ChatActions, App):
         self._draining = asyncio.Lock()
         self.streaming: tuple[ReplyView, int] | None = None
         self.hide_thinking = False
+        self.question_id: int | None = None  # the last question stored
 
     def _open_real(self, spec: str | None) -> OpenedModel:
         from localthink.chat import open_model
@@ -187,17 +190,21 @@ class ChatApp(ChatActions, App):
                 self.opened.engine.info.name if self.opened else "model", self.opened is not None
             )
         else:
-            widgets = []
-            for m in self.store.messages(conversation_id):
-                widgets.append(
-                    UserMessage(m.content) if m.role == "user" else ReplyView.from_stored(m)
-                )
+            widgets = [
+                UserMessage(m.content, m.id, self._versions(m.id))
+                if m.role == "user"
+                else ReplyView.from_stored(m)
+                for m in self.store.messages(conversation_id)
+            ]
             await log.mount_all(widgets)
             self._apply_thinking_visibility()
             log.scroll_end(animate=False)
         self.session = self._session_for_current()
         bar = self.query_one(StatusBar)
         bar.ctx_used, bar.left_out = self._context_used(conversation_id), 0
+
+    def _versions(self, question_id: int) -> int:
+        return len(earlier_versions(self.store, question_id))
 
     def _context_used(self, conversation_id: int | None) -> int:
         """What the last reply of a reopened chat filled of the context (0 for a new chat)."""
@@ -231,7 +238,10 @@ class ChatApp(ChatActions, App):
     # asking
 
     async def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
-        await self.ask(event.text)
+        if self.editing is not None:
+            await self.send_edited(event.text)
+        else:
+            await self.ask(event.text)
 
     async def ask(self, text: str, *, add_user: bool = True) -> None:
         if self.session is None:
@@ -250,7 +260,7 @@ class ChatApp(ChatActions, App):
             return
         log = self.query_one("#log", VerticalScroll)
         if add_user:
-            await log.mount(UserMessage(text))
+            await log.mount(UserMessage(text, self.question_id))
         view = ReplyView()
         await log.mount(view)
         view.thinking.display = not self.hide_thinking
@@ -267,7 +277,7 @@ class ChatApp(ChatActions, App):
             conv = self.store.new_conversation(text.splitlines()[0][:48], info.name)
             await self.show_conversation(conv.id)
         if add_user:
-            self.store.add_message(self.conversation_id, "user", text)
+            self.question_id = self.store.add_message(self.conversation_id, "user", text)
         params = self.session.params
         message_id = self.store.add_message(
             self.conversation_id,
