@@ -1,8 +1,9 @@
 """Reasoning budget controls ("budget forcing", s1 paper): cap, floor, or skip thinking.
 
-- think_budget N: once the reply has spent N tokens thinking, the engine writes the
+- think_budget N: before the reply has spent N tokens thinking, the engine writes the
   closing tag itself (plus a blank line as the bridge to the answer) and lets the
-  model answer.
+  model answer; the tag's tokens count as thinking, so the thinking shown is at most N
+  tokens (for an N shorter than the tag: one token of the model's, then the tag).
 - min_think N: until N thinking tokens, the first token of the closing tag is
   banned; when the model's top choice was to close, " Wait" is forced instead so
   it reconsiders (ending the reply is banned as well).

@@ -247,6 +247,10 @@ class LlamaEngine:
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             vocab = self._llm._model.vocab
             forced_close = self._special_ids(close_text(self.tags))
+            # the closing tag the engine writes counts as thinking too: close early enough
+            # that the whole thinking fits the budget (a budget shorter than the tag itself
+            # still gets one token of the model's own, then the tag)
+            close_at = max(1, (plan.think_budget or 0) - len(forced_close))
             # cut by the reply's own limit, or because the context is full
             reason = "length" if wanted <= room else "context"
             try:
@@ -280,7 +284,7 @@ class LlamaEngine:
                     if (
                         plan.think_budget
                         and builder.splitter.phase is Phase.THINK
-                        and builder.stats.thinking_tokens >= plan.think_budget
+                        and builder.stats.thinking_tokens >= close_at
                     ):  # out of thinking budget: close the thinking for the model
                         yield from builder.token(close_text(self.tags), n_tokens=len(forced_close))
                         generated += forced_close

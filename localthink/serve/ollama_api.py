@@ -239,6 +239,8 @@ def router(app_state) -> APIRouter:
         params, keep_alive = body.params(), body.keep_alive_s()
         if not body.messages:  # Ollama's way to load a model: an empty chat
             return await _load_only(request, model, keep_alive, chat=True)
+        if any(m.images for m in body.messages):
+            raise ApiError(400, "images are not supported: these models read text only")
         messages = [Message(m.role, m.content) for m in body.messages]
         work = ChatRequest(model, messages, params, keep_alive)
         events = await begin(request, app_state.gate, lambda c: chat_events(app_state, work, c))
@@ -250,6 +252,8 @@ def router(app_state) -> APIRouter:
         params, keep_alive = body.params(), body.keep_alive_s()
         if not body.prompt:  # Ollama's way to load (or, keep_alive 0, unload) a model
             return await _load_only(request, model, keep_alive, chat=False)
+        if body.images:
+            raise ApiError(400, "images are not supported: these models read text only")
         if body.raw:
             work = TextRequest(model, body.prompt, params, keep_alive)
             run = lambda c: text_events(app_state, work, c)  # noqa: E731
