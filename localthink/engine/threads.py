@@ -45,7 +45,7 @@ TRIAL_TOKENS = 5  # tokens timed at a trial count, after one warm-up token
 MARGIN = 0.04  # a trial must be this much faster to win, or more when times scatter more
 ABORT = 3.0  # a trial token this many times slower than the count in use ends the trial
 REJECT = 1.12  # ... and after two tokens each this much slower
-ACCEPT = 1.5  # two trial tokens each this many times faster end it as a win
+ACCEPT = 1.5  # three trial tokens each this many times faster end it as a win
 DRIFT = 1.35  # a settled count whose recent median moves this far is searched again
 RECHECK_FIRST, RECHECK_MOST = 64, 2048  # tokens between re-checks of a settled count
 BUDGET = 0.02  # share of generation time later searches may lose to slower counts
@@ -87,7 +87,7 @@ class ThreadTuner:
         self._recheck = RECHECK_FIRST
         self._since = 0  # tokens since the last search settled
         self._allowed_at = 0.0  # `elapsed` before which no further search may start
-        self._begin_search(step=max(1, self.most // 2), known={})
+        self._begin_search(max(1, self.most // 2), {})
         self.apply(self.threads)
 
     @classmethod
@@ -135,11 +135,17 @@ class ThreadTuner:
 
     # -- the search -------------------------------------------------------------------
 
-    def _begin_search(self, step: int, known: dict[int, float], scatter: float = 0.0) -> None:
+    def _begin_search(self, step: int, known: dict[int, list[float]]) -> None:
         self._searching = True
         self._step = step
-        self._known = dict(known)  # median token time per count, this search only
-        self._scatter = dict.fromkeys(known, scatter)  # ... and how much those times strayed
+        # per count, this search only: mean token time (what throughput follows: a window
+        # that stalls every third token is slow, though its median is not), median (the
+        # reference for drift, which single slow tokens should not trigger) and scatter
+        self._known: dict[int, float] = {}
+        self._middle: dict[int, float] = {}
+        self._scatter: dict[int, float] = {}
+        for count, samples in known.items():
+            self._note(count, samples)
         self._centre = self.threads
         self._trial: int | None = None
         self._samples: list[float] = []
@@ -153,9 +159,13 @@ class ThreadTuner:
         self._samples.append(seconds)
         self._times.append(seconds)
         if len(self._samples) >= CENTRE_TOKENS or sum(self._samples) >= CENTRE_SECONDS:
-            self._known[self._centre] = statistics.median(self._samples)
-            self._scatter[self._centre] = spread(self._samples)
+            self._note(self._centre, self._samples)
             self._next_trial()
+
+    def _note(self, count: int, samples: list[float]) -> None:
+        self._known[count] = statistics.fmean(samples)
+        self._middle[count] = statistics.median(samples)
+        self._scatter[count] = spread(samples)
 
     def _measure_trial(self, seconds: float) -> None:
         pace = self._known[self._centre]
@@ -163,23 +173,21 @@ class ThreadTuner:
         if not self._warm:  # the first token after a switch: judged only when far off
             self._warm = True
             if seconds > ABORT * pace:
-                self._end_trial(seconds)
+                self._end_trial([seconds])
             return
         self._samples.append(seconds)
         two = len(self._samples) >= 2
-        if seconds > ABORT * pace or (two and min(self._samples) > REJECT * pace):
-            self._end_trial(max(self._samples))
-        elif two and max(self._samples) * ACCEPT < pace:
-            self._end_trial(statistics.median(self._samples))
-        elif len(self._samples) >= TRIAL_TOKENS:
-            self._end_trial(statistics.median(self._samples), spread(self._samples))
+        lost = seconds > ABORT * pace or (two and min(self._samples) > REJECT * pace)
+        won = len(self._samples) >= 3 and max(self._samples) * ACCEPT < pace
+        if lost or won or len(self._samples) >= TRIAL_TOKENS:
+            self._end_trial(self._samples)
 
-    def _end_trial(self, median: float, scatter: float = 0.0) -> None:
+    def _end_trial(self, samples: list[float]) -> None:
         trial, self._trial = self._trial, None
-        self._known[trial], self._scatter[trial] = median, scatter
+        self._note(trial, samples)
         # noisy times need a wider win: a move on noise costs until the next re-check
-        margin = max(MARGIN, scatter, self._scatter[self._centre])
-        if median < self._known[self._centre] * (1 - margin):
+        margin = max(MARGIN, self._scatter[trial], self._scatter[self._centre])
+        if self._known[trial] < self._known[self._centre] * (1 - margin):
             self._centre = trial  # keep the step: the next one that way may win too
         self._next_trial()
 
@@ -201,8 +209,8 @@ class ThreadTuner:
     def _settle(self) -> None:
         self._searching = False
         self._set(self._centre)
-        self._reference = self._known[self._centre]
-        lost = sum(max(0.0, t - self._reference) for t in self._times)
+        self._reference = self._middle[self._centre]
+        lost = max(0.0, sum(self._times) - len(self._times) * self._known[self._centre])
         self._recent.clear()
         self._since = 0
         # a re-check that kept the count waits twice as long next time; a move starts over
@@ -218,18 +226,16 @@ class ThreadTuner:
         last_two = list(self._recent)[-2:]
         if len(last_two) == 2 and min(last_two) > ABORT * self._reference:
             # far slower at once (a program took a core): no budget holds this back
-            self._begin_search(step=max(1, self.most // 2), known={self.threads: max(last_two)})
+            self._begin_search(max(1, self.most // 2), {self.threads: last_two})
             return
         if len(self._recent) < CENTRE_TOKENS or self.elapsed < self._allowed_at:
             return
         now = statistics.median(self._recent)
         drifted = not self._reference / DRIFT < now < self._reference * DRIFT
         if drifted:
-            self._begin_search(
-                max(1, self.most // 2), {self.threads: now}, spread(list(self._recent))
-            )
+            self._begin_search(max(1, self.most // 2), {self.threads: list(self._recent)})
         elif self._since >= self._recheck:
-            self._begin_search(1, {self.threads: now}, spread(list(self._recent)))
+            self._begin_search(1, {self.threads: list(self._recent)})
 
     def _set(self, count: int) -> None:
         if count != self.threads:

@@ -17,6 +17,9 @@ class FakeMachine:
     def __init__(self, cores: int, busy: int = 0, stall: float = 0.02, noise: float = 0.0):
         self.cores, self.busy, self.stall, self.noise = cores, busy, stall, noise
         self.serial, self.parallel = 0.002, 0.008
+        # the chat window: draws after every `window_every`-th token, taking a core for
+        # `window_cost` s; a token waits for it only when our threads fill the free cores
+        self.window_every, self.window_cost, self.tokens = 0, 0.0, 0
         self.now = 0.0
         self.threads = cores
         self.rng = random.Random(1)
@@ -35,6 +38,10 @@ class FakeMachine:
 
     def decode(self) -> None:
         self.now += self.token_seconds(self.threads)
+        self.tokens += 1
+        draws = self.window_every and self.tokens % self.window_every == 0
+        if draws and self.threads >= self.cores - self.busy:
+            self.now += self.window_cost
 
     def best_fixed(self, tokens: int) -> float:
         return min(self.token_seconds(n) for n in range(1, self.cores + 1)) * tokens
@@ -178,3 +185,27 @@ def test_beside_the_window_it_still_climbs_when_the_cores_are_free():
     machine.threads = tuner.threads
     generate(machine, tuner, 200)
     assert tuner.threads == 4
+
+
+@pytest.mark.parametrize(("cost", "best"), [(0.02, 1), (0.003, 2)])
+def test_a_window_that_draws_every_third_token_is_weighed_by_time_not_median(cost, best):
+    # 2 threads: 6 ms a token, plus the window's draw every third; 1 thread: 10 ms, the
+    # window on the other core. A median sees 6 ms either way; the time spent differs.
+    def machine() -> FakeMachine:
+        m = FakeMachine(2)
+        m.window_every, m.window_cost = 3, cost
+        return m
+
+    fixed = {}
+    for n in (1, 2):
+        m = machine()
+        m.threads = n
+        fixed[n] = generate(m, ThreadTuner(n, adapt=False, clock=m.clock), 300)
+    assert min(fixed, key=fixed.get) == best  # the fake machine is what the test says
+    m = machine()
+    tuner = ThreadTuner.for_engine(None, 2, m.set_threads, beside_window=True)
+    tuner.clock = m.clock
+    m.threads = tuner.threads
+    took = generate(m, tuner, 300)
+    assert tuner.threads == best
+    assert fixed[best] / took >= 0.95
