@@ -21,6 +21,7 @@ KEYS = [
     ("ctrl+f", "search", "Search", "Search conversations by text"),
     ("f2", "rename_chat", "Rename", "Rename the current conversation"),
     ("ctrl+delete", "delete_chat", "Delete chat", "Delete the current conversation"),
+    ("f4", "chat_settings", "Settings", "This chat's system prompt, sampling and thinking budget"),
     ("ctrl+b", "cycle_budget", "Budget", "Thinking budget: unlimited → none → 256 → 1024 tokens"),
     ("f3", "stats", "Stats", "Thinking vs answer tokens, per query and per model"),
     ("ctrl+l", "toggle_sidebar", "Chats", "Show or hide the list of chats (hidden when narrow)"),
@@ -157,17 +158,24 @@ class ChatActions:
         self.notify("Conversation deleted.")
 
     def action_cycle_budget(self) -> None:
-        i = (
-            BUDGETS.index(self.user_params.think_budget)
-            if self.user_params.think_budget in BUDGETS
-            else 0
-        )
+        current = self.chat_params().think_budget
+        i = BUDGETS.index(current) if current in BUDGETS else 0
         budget = BUDGETS[(i + 1) % len(BUDGETS)]
         # the key steps through the caps; a --no-think from the command line gives way to them
         self.user_params = replace(self.user_params, think_budget=budget, no_think=False)
+        if {"think_budget", "no_think"} & set(self.settings):  # the chat's own (F4) follow
+            self.settings = {
+                **{k: v for k, v in self.settings.items() if k != "no_think"},
+                "think_budget": budget,
+            }
+            if self.conversation_id is not None:
+                from localthink.store.chat_settings import set_chat_settings
+
+                conv, settings = self.conversation_id, self.settings
+                self.saved(lambda: set_chat_settings(self.store, conv, settings))
         if self.session is not None:
             self.session.params = replace(self.session.params, think_budget=budget, no_think=False)
-        label = budget_label(self.user_params)
+        label = budget_label(self.chat_params())
         self.query_one(StatusBar).budget = label
         self.notify(f"Thinking budget: {label or 'unlimited'}")
 

@@ -14,15 +14,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from localthink.chat import OpenedModel, Session, Turn
-from localthink.engine.protocol import Done, ReplyStats, SamplingParams
+from localthink.chat import OpenedModel, Session
+from localthink.engine.protocol import Done, SamplingParams
 from localthink.errors import LocalthinkError, StoreError
 from localthink.store.db import Store, open_store
-from localthink.store.edits import earlier_versions
 from localthink.tui.actions import KEYS, ChatActions, budget_label
+from localthink.tui.conversation import ChatConversation
 from localthink.tui.editing import ChatEditing
 from localthink.tui.streaming import EventBuffer
-from localthink.tui.widgets.messages import ContextNotice, EmptyState, UserMessage
+from localthink.tui.widgets.messages import EmptyState, UserMessage
 from localthink.tui.widgets.prompt import PromptInput
 from localthink.tui.widgets.reply import ReplyView
 from localthink.tui.widgets.sidebar import Sidebar
@@ -38,7 +38,7 @@ DRAIN_INTERVAL = 1 / 10
 FOOTER_ACTIONS = ("stop", "new_chat", "pick_model", "help", "quit")
 
 
-class ChatApp(ChatEditing, ChatActions, App):
+class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
     class Wake(Message):
         """From the generation thread: the first event or the end is in the buffer; drawing it
         now instead of at the next tick shows the first token and the figures up to 100 ms
@@ -106,7 +106,7 @@ class ChatApp(ChatEditing, ChatActions, App):
         self.refresh_sidebar()
         self.query_one(EmptyState).describe(self.model_spec or "default model", loaded=False)
         self.query_one(PromptInput).focus()
-        self.query_one(StatusBar).budget = budget_label(self.user_params)
+        self.query_one(StatusBar).budget = budget_label(self.chat_params())
         self.set_interval(DRAIN_INTERVAL, self.drain)
         self.load_model(self.model_spec)
 
@@ -151,24 +151,6 @@ class ChatApp(ChatEditing, ChatActions, App):
         if opened.template_notice:
             self.notify(opened.template_notice)
 
-    def _session_for_current(self) -> Session | None:
-        if self.opened is None:
-            return None
-        session = Session(
-            self.opened.engine,
-            self.opened.params(self.user_params),
-            self.opened.system_prompt(self.system),
-        )
-        if self.conversation_id is not None:
-            pending: str | None = None
-            for m in self.store.messages(self.conversation_id):
-                if m.role == "user":
-                    pending = m.content
-                elif pending is not None:
-                    session.turns.append(Turn(pending, m.thinking, m.content, ReplyStats()))
-                    pending = None
-        return session
-
     # conversations
 
     def refresh_sidebar(self, search: str | None = None) -> None:
@@ -178,55 +160,6 @@ class ChatApp(ChatEditing, ChatActions, App):
         self.query_one(Sidebar).show(
             self.store.conversations(self.search), self.conversation_id, self.search
         )
-
-    async def show_conversation(self, conversation_id: int | None) -> None:
-        self.conversation_id = conversation_id
-        log = self.query_one("#log", VerticalScroll)
-        await log.remove_children()
-        if conversation_id is None:
-            empty = EmptyState(id="empty")
-            await log.mount(empty)
-            empty.describe(
-                self.opened.engine.info.name if self.opened else "model", self.opened is not None
-            )
-        else:
-            widgets = [
-                UserMessage(m.content, m.id, self._versions(m.id))
-                if m.role == "user"
-                else ReplyView.from_stored(m)
-                for m in self.store.messages(conversation_id)
-            ]
-            await log.mount_all(widgets)
-            self._apply_thinking_visibility()
-            log.scroll_end(animate=False)
-        self.session = self._session_for_current()
-        bar = self.query_one(StatusBar)
-        bar.ctx_used, bar.left_out = self._context_used(conversation_id), 0
-
-    def _versions(self, question_id: int) -> int:
-        return len(earlier_versions(self.store, question_id))
-
-    def _context_used(self, conversation_id: int | None) -> int:
-        """What the last reply of a reopened chat filled of the context (0 for a new chat)."""
-        if conversation_id is None:
-            return 0
-        for m in reversed(self.store.messages(conversation_id)):
-            f = m.figures
-            if m.role == "assistant" and "prompt_tokens" in f:
-                return f["prompt_tokens"] + f.get("thinking_tokens", 0) + f.get("answer_tokens", 0)
-        return 0
-
-    async def note_left_out(self, view: ReplyView) -> None:
-        """Say once per change, above the reply, how many turns the prompt left out."""
-        left_out = getattr(self.session, "turns_left_out", 0)
-        bar = self.query_one(StatusBar)
-        if left_out != bar.left_out:
-            bar.left_out = left_out
-            if left_out:
-                turns = "1 earlier turn is" if left_out == 1 else f"{left_out} earlier turns are"
-                await self.query_one("#log").mount(
-                    ContextNotice(f"{turns} outside the model's context"), before=view
-                )
 
     async def on_sidebar_selected(self, event: Sidebar.Selected) -> None:
         if self.streaming is None:
@@ -275,6 +208,7 @@ class ChatApp(ChatEditing, ChatActions, App):
         info = self.opened.engine.info
         if self.conversation_id is None:
             conv = self.store.new_conversation(text.splitlines()[0][:48], info.name)
+            self.store_new_chat_settings(conv.id)  # set (F4) before the first question
             await self.show_conversation(conv.id)
         if add_user:
             self.question_id = self.store.add_message(self.conversation_id, "user", text)

@@ -228,3 +228,26 @@ async def test_the_sidebar_hides_when_narrow_and_a_key_shows_it(tmp_path):
         await pilot.resize_terminal(120, 40)
         await pilot.pause(0.1)
         assert sidebar.display and "thinking budget: 256 tokens" in str(bar.render())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_chat_settings_at(snap_compare, tmp_path, size):
+    app = app_with(ScriptedEngine(ANSWER), tmp_path)
+
+    async def run_before(pilot):
+        await settle(pilot, lambda: app.session is not None)
+        await pilot.press("f4")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_help_at_60x20(snap_compare, tmp_path):
+    app = app_with(ScriptedEngine(ANSWER), tmp_path)
+
+    async def run_before(pilot):
+        await settle(pilot, lambda: app.session is not None)
+        await pilot.press("f1")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(60, 20), run_before=run_before)

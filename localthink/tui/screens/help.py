@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -17,8 +18,12 @@ class HelpScreen(ModalScreen[None]):
         self.rows = bindings
 
     def compose(self) -> ComposeResult:
-        width = max(len(k) for k, _ in self.rows) + 2
-        lines = ["[b]Keys[/b]", ""] + [f"[b]{k:<{width}}[/b]{d}" for k, d in self.rows]
-        lines += ["", "Every action is also in the command palette (Ctrl+P).", "Esc closes."]
+        keys = Table.grid(padding=(0, 2))  # a wrapped description stays in its column
+        keys.add_column(style="bold", no_wrap=True)
+        keys.add_column()
+        for key, description in self.rows:
+            keys.add_row(key, description)
         with VerticalScroll():
-            yield Static("\n".join(lines))
+            yield Static("[b]Keys[/b]\n")
+            yield Static(keys)
+            yield Static("\nEvery action is also in the command palette (Ctrl+P). Esc closes.")
