@@ -80,13 +80,15 @@ def reference(folder: Path) -> Reference:
 
         plain = Tokenizer.from_file(str(folder / "tokenizer.json"))
         ids = [plain.encode(t, add_special_tokens=False).ids for t in PROBE_TEXTS]
-        pre = json.loads(plain.to_str()).get("pre_tokenizer")
-        return Reference("tokenizer.json", pre, ids)
+        return Reference("tokenizer.json", _structure(plain), ids)
     ids = [tok(t, add_special_tokens=False)["input_ids"] for t in PROBE_TEXTS]
-    backend = getattr(tok, "backend_tokenizer", None)
-    pre = getattr(backend, "pre_tokenizer", None)
-    state = json.loads(pre.__getstate__()) if pre is not None else None
-    return Reference(type(tok).__name__, state, ids)
+    return Reference(type(tok).__name__, _structure(getattr(tok, "backend_tokenizer", None)), ids)
+
+
+def _structure(tokenizer) -> dict | None:
+    """The pre-tokenizer a tokenizers-library tokenizer runs, as tokenizer.json would hold it."""
+    pre = getattr(tokenizer, "pre_tokenizer", None)
+    return json.loads(pre.__getstate__()) if pre is not None else None
 
 
 def _transformers_tokenizer(folder: Path):

@@ -6,6 +6,7 @@ written GGUF gives transformers' ids, id for id, or the conversion is refused in
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -204,3 +205,36 @@ def test_the_fast_writer_packs_arrays_as_gguf_py_does(values, tmp_path):
             return str(exc).encode()
 
     assert packed(FastGGUFWriter) == packed(gguf.GGUFWriter)
+
+
+@pytest.mark.parametrize(
+    ("family", "guess"),
+    [("llama3", "llama-bpe"), ("qwen2", "qwen2"), ("smollm", "smollm"), ("gpt2", "gpt-2")],
+)
+def test_the_first_guess_is_read_from_the_structure(family, guess, tmp_path):
+    """tokenizer.json as each family ships it names llama.cpp's pre-tokenizer of that family
+    (the probe then proves it, or tries the others)."""
+    from converters.pretokenizer import candidates
+
+    path = bpe_tokenizer(family, tmp_path / family) / "tokenizer.json"
+    assert candidates(json.loads(path.read_text())["pre_tokenizer"])[0] == guess
+
+
+def test_a_candidate_tried_by_key_override_tokenizes_as_a_file_with_that_name(tokenizers, tmp_path):
+    """The probe tries candidates on one weightless GGUF through llama.cpp's key overrides:
+    they must act as a file written with that name would."""
+    from converters import probe, writer
+    from converters.checkpoint import read_config
+    from converters.tokenizer import read_tokenizer
+
+    _checkpoint("qwen2", tokenizers["smollm2"], tmp_path / "ckpt")
+    config = read_config(tmp_path / "ckpt")
+    module = writer._module_for(config, "config.json")
+    tok = read_tokenizer(tmp_path / "ckpt", config["vocab_size"])
+    for pre in ("qwen2", "gpt-2"):
+        writer._write_vocab(tmp_path / f"{pre}.gguf", module, config, tok, pre)
+    as_qwen2, as_gpt2 = (probe.gguf_ids(tmp_path / f"{pre}.gguf") for pre in ("qwen2", "gpt-2"))
+    assert as_qwen2 != as_gpt2  # the two names cut SmolLM2's vocabulary differently
+    assert probe.gguf_ids(tmp_path / "qwen2.gguf", "gpt-2") == as_gpt2
+    assert probe.gguf_ids(tmp_path / "gpt-2.gguf", "qwen2") == as_qwen2
+    assert probe.gguf_ids(tmp_path / "qwen2.gguf", "no-such-pre") is None
