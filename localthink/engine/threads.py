@@ -9,24 +9,33 @@ The fastest count depends on what else runs, and that changes while we run.
 What was looked at before writing this by hand:
 - llama.cpp has no automatic count: `-t` defaults to the cores and stays. Its threadpool
   parameters (priority, polling, CPU mask) change how threads wait, not how many there
-  are, and llama-cpp-python does not expose them. What it does expose is
-  `llama_set_n_threads(ctx, n, n_batch)`, which llama.cpp reads at every decode call: the
-  one knob used here (the engine sets both counts; prompt evaluation follows the count
-  generation found fastest, as llama.cpp's own `-tb` defaults to `-t`).
+  are, and llama-cpp-python leaves `llama_attach_threadpool` unbound (a TODO in 0.3.36).
+  What it does bind is `llama_set_n_threads(ctx, n, n_batch)`, which llama.cpp reads at
+  every decode call: the one knob used here (the engine sets both counts; prompt
+  evaluation follows the count generation found fastest, as llama.cpp's `-tb` follows
+  `-t`; a prompt is evaluated once a reply, too seldom to search on its own).
+- OMP_WAIT_POLICY=PASSIVE (this Linux build runs ggml's threads under OpenMP): waiting
+  threads sleep instead of spinning, and 2 threads under load rose from 6-10 to 19-52
+  tokens/s in a quick test, still below 1 thread's 45-69. Process-wide, read once when
+  libgomp loads, absent from builds without OpenMP (macOS), its idle cost unmeasured:
+  not used.
 - Pinning the window and the engine to separate cores: Linux-only (macOS has no affinity
   API), and it leaves a core idle whenever the window is.
-- Starting one below the cores in the chat app, without measuring, loses ~15 % when the
-  machine is otherwise idle (benchmarks/tui_startup.py: 90 against 78 tok/s on 2 cores).
-So the app starts one below and measures like everyone else.
+- A fixed rule of one thread below the cores in the chat app: on an idle 2-core machine
+  the app made 78 tok/s at 1 thread against 90 at 2 (benchmarks/tui_startup.py).
+So the app's engine starts one below and measures like any other.
 
-The search: a pattern search over counts 1..most on the median of a few tokens' times.
-Measure the current count, try a step fewer (the cheap guess under load), then a step
-more; move while one is clearly faster, halve the step, settle when neither neighbour
-wins. A settled count is checked again when its speed drifts (load came or went) and on
-a doubling interval (a count may not slow down when load leaves, only another get
-faster). A trial ends at its first token when it is far slower, so a count that makes
-each token wait seconds costs one token; and searches after the first may spend at most
-BUDGET of the generation time on trials that lost, which keeps the idle case whole.
+The search: a pattern search over counts 1..most. Measure the current count, try a step
+fewer (the cheap guess under load), then a step more; move while one is clearly faster,
+halve the step, settle when neither neighbour wins. Counts are compared on mean token
+time, which is what throughput follows (a window that draws every third token leaves the
+median alone), with a margin no smaller than the times' own scatter. A settled count is
+searched again when its median drifts (load came or went) and on a doubling interval (a
+count may not slow down when load leaves; another only gets faster). A trial ends at its
+first token when that is far slower, so a count that makes each token wait seconds costs
+one token; and a search that lost L seconds against the count it settled on lets the
+next start only after L / BUDGET more seconds of generation (unless the count turns
+ABORT times slower), so searching costs at most BUDGET of the time, idle or not.
 """
 
 from __future__ import annotations
