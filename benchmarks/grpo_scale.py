@@ -185,14 +185,18 @@ def main() -> None:
         "rows": [],
         "not_run": [],
     }
+    steps = args.steps
     for n in (int(x) for x in args.gpus.split(",")):
         if n > have:
             out["not_run"].append({"gpus": n, "why": f"this machine has {have} GPU(s)"})
             continue
+        counted = argparse.Namespace(**{**vars(args), "steps": steps})
         plain_args = argparse.Namespace(**{**vars(args), "steps": args.plain_steps})
-        runs = [(args, False)] + ([(plain_args, True)] if args.also_plain else [])
+        runs = [(counted, False)] + ([(plain_args, True)] if args.also_plain else [])
         for run_args, plain in runs:
             out["rows"].append(launch(n, run_args, plain, work))
+            # a first run stopped by --time-limit: the later counts take as many steps
+            steps = min(steps, out["rows"][0]["steps"])
             results.parent.mkdir(parents=True, exist_ok=True)
             results.write_text(json.dumps(out, indent=2) + "\n")  # kept if a later run fails
     results.write_text(json.dumps(out, indent=2) + "\n")

@@ -29,7 +29,7 @@ from localthink.distill.grpo_objective import (
     policy_loss,
     token_logprobs,
 )
-from localthink.distill.grpo_rollout import autocast, generate, score
+from localthink.distill.grpo_rollout import autocast, generate, rollout_policy, score, sync_weights
 from localthink.distill.rewards import parse_rewards
 from localthink.distill.tasks import Task
 from localthink.distill.train import load_student, save_student
@@ -199,6 +199,7 @@ def grpo(
     if cfg.beta > 0:
         ref, _ = load_student(student)
         ref.to(device).eval().requires_grad_(False)
+    rollout = rollout_policy(model)  # on CUDA a bfloat16 copy, synced after every step
     params = list(model.parameters())
     optimizer = adamw(params, cfg.lr)
     if step:
@@ -212,8 +213,9 @@ def grpo(
         batch = random.Random(f"{cfg.seed}:{step}").sample(train_tasks, prompts)
         mine = batch[rank::world]  # whole groups: this process's prompts, all their samples
         torch.manual_seed((cfg.seed * 1_000_003 + step) * world + rank)  # same after a resume
-        model.eval()
-        seqs, attn, prompt_len, mask, texts = generate(model, tok, mine, cfg.group, cfg)
+        sync_weights(rollout, model)
+        rollout.eval()
+        seqs, attn, prompt_len, mask, texts = generate(rollout, tok, mine, cfg.group, cfg)
         gen_s = time.perf_counter() - started
         s = score(texts, mine, cfg.group, rewards)
         r = torch.tensor(s["total"], device=device).view(len(mine), cfg.group)

@@ -39,6 +39,30 @@ def static_cache(model) -> bool:
     return model.device.type == "cuda"
 
 
+def rollout_policy(model):
+    """The model that samples the rollouts: with a static cache, a bfloat16 copy of the policy
+    (what autocast computes, without casting every weight at every token, and a cache of
+    the one dtype the compiled step expects); otherwise the policy itself."""
+    if not static_cache(model):
+        return model
+    import copy
+
+    import torch
+
+    return copy.deepcopy(model).to(torch.bfloat16).eval().requires_grad_(False)
+
+
+def sync_weights(rollout, model) -> None:
+    """The policy's weights after a step into its rollout copy (in place: the compiled step
+    keeps reading the same memory)."""
+    import torch
+
+    if rollout is not model:
+        with torch.no_grad():
+            for copy, weight in zip(rollout.parameters(), model.parameters(), strict=True):
+                copy.copy_(weight)
+
+
 def generate(model, tok, tasks: list[Task], n: int, cfg, sample: bool = True):
     """n completions per task in one batch (left-padded prompts): ids, attention, widths."""
     import torch
@@ -77,7 +101,7 @@ def generate(model, tok, tasks: list[Task], n: int, cfg, sample: bool = True):
 def autocast(model):
     import torch
 
-    if model.device.type == "cuda":
+    if model.device.type == "cuda" and model.dtype == torch.float32:
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return nullcontext()
 
