@@ -122,7 +122,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--tokens", type=int, default=200)
-    ap.add_argument("--threads", type=int, help="engine threads (default: the engine's own)")
+    ap.add_argument("--threads", type=int, help="engine threads (default: adapting)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as home:
@@ -164,7 +164,7 @@ def main() -> None:
         "render_ratio_median": statistics.median(r["ratio"] for r in rows),
         "render_ratio_target": 0.97,
         "tokens": args.tokens,
-        "threads": args.threads or default_threads(),
+        "threads": args.threads or f"adaptive (up to {default_threads()})",
         "rows": rows,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
