@@ -66,3 +66,19 @@ async def test_thinking_flags_show_in_the_status_bar_and_are_stored(tmp_path):
         assert app.session.params.think_budget == 0 and not app.session.params.no_think
         await pilot.press("ctrl+b")
         assert app.query_one(StatusBar).budget == "256 tokens"
+
+
+async def test_a_search_with_no_match_says_so(tmp_path):
+    store = Store(tmp_path / "c.db")
+    store.new_conversation("Rivers of Europe", "scripted-r1")
+    app = ChatApp(opener=scripted_opener(ScriptedEngine(THINK + ANSWER)), store=store)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await settle(pilot, lambda: app.session is not None)
+        note = app.query_one("#no-match")
+        assert not note.display
+        await pilot.press("ctrl+f", *"volcano")
+        await settle(pilot, lambda: not listed(app))
+        assert note.display and str(note.render()) == "No chat mentions 'volcano'."
+        await pilot.press(*["backspace"] * 7)
+        await settle(pilot, lambda: listed(app) == ["Rivers of Europe"])
+        assert not note.display

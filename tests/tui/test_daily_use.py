@@ -113,3 +113,12 @@ async def test_a_reply_cut_off_while_thinking_says_why(tmp_path, think_gguf):
         reply = store.messages(conversation)[-1].figures
         used = reply["prompt_tokens"] + reply["thinking_tokens"] + reply["answer_tokens"]
         assert app.query_one(StatusBar).ctx_used == used > 0  # it read 0/2048
+
+
+def test_a_reply_cut_by_a_full_context_says_context_full():
+    from localthink.engine.protocol import ReplyStats
+    from localthink.tui.widgets.reply import figures_text
+
+    line = figures_text(ReplyStats(thinking_tokens=3, answer_tokens=250, stop_reason="context"))
+    assert line.endswith(" · context full")  # it said "done"
+    assert figures_text(ReplyStats(stop_reason="length")).endswith(" · length")

@@ -154,6 +154,7 @@ class ReplyView(Vertical):
         thinking_changed, answer = False, []
         if self.started is None and events and not isinstance(events[0], Done):
             self.started = now()
+            self._tick()
         for event in events:
             if isinstance(event, ThinkDelta):
                 self.thinking_parts.append(event.text)
