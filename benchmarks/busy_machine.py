@@ -203,6 +203,36 @@ def main() -> None:
         print(f"app/ask idle {result['app']['ratio_median']:.3f}, ", end="")
         print(f"under contention {result['app_contention']['ratio_median']:.3f}")
     print(f"targets met: {result['met']} → {args.out}")
+    print("\nFor the README's performance notes:\n" + readme_sentence(result))
+
+
+def readme_sentence(r: dict) -> str:
+    """The three figures as the README reports them, with the machine they came from."""
+
+    def case(key: str) -> str:
+        c = r[key]
+        best = c["best_fixed"].removeprefix("threads")
+        return (
+            f"{c['median_tps']['default']:.0f} tokens/s with adaptive threads against "
+            f"{c['median_tps'][c['best_fixed']]:.0f} at the best fixed `--threads {best}` "
+            f"(ratio {c['ratio']:.2f}, target ≥ {r['targets'][key]})"
+        )
+
+    m = r["machine"]
+    text = (
+        f"Busy machine (`benchmarks/busy_machine.py`, {m['cpu']}, {m['cores']} cores, "
+        f"{r['when'][:10]}, {r['rounds']} rounds × {r['tokens']} tokens, SmolLM2-135M): "
+        f"idle, {case('idle')}; with {r['busy_processes']} busy process"
+        f"{'es' if r['busy_processes'] != 1 else ''} (N−1), "
+        f"{case('contention')}."
+    )
+    if "app" in r:
+        text += (
+            f" The chat app against `ask` at default settings: median ratio "
+            f"{r['app']['ratio_median']:.2f} (target ≥ 0.95; "
+            f"{r['app_contention']['ratio_median']:.2f} under the same contention)."
+        )
+    return text
 
 
 if __name__ == "__main__":
