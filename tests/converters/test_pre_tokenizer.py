@@ -101,9 +101,11 @@ def test_qwen2_with_smollm2_tokenizer_tokenizes_as_transformers(tokenizers, tmp_
     ],
 )
 def test_every_architecture_tokenizes_as_transformers(arch, tokenizer, tokenizers, tmp_path):
+    from converters.probe import PROBE_TEXTS
+
     tok = _checkpoint(arch, tokenizers[tokenizer], tmp_path / "ckpt")
     path = convert_checkpoint(tmp_path / "ckpt", tmp_path / "m.gguf", "f16")
-    for text in TEXTS:
+    for text in PROBE_TEXTS + TEXTS:  # the probe's own, checked here apart from it, and others
         assert _gguf_ids(path, text) == tok(text, add_special_tokens=False).input_ids, text
 
 
