@@ -65,6 +65,8 @@ def spread(samples: list[float]) -> float:
     if len(samples) < 3:
         return 0.0
     middle = statistics.median(samples)
+    if middle <= 0:  # a clock too coarse to see a token
+        return 0.0
     return statistics.median(abs(s - middle) for s in samples) / middle
 
 

@@ -209,3 +209,11 @@ def test_a_window_that_draws_every_third_token_is_weighed_by_time_not_median(cos
     took = generate(m, tuner, 300)
     assert tuner.threads == best
     assert fixed[best] / took >= 0.95
+
+
+def test_a_clock_too_coarse_to_see_a_token_changes_nothing():
+    tuner = ThreadTuner(4, clock=lambda: 0.0)
+    tuner.new_reply()
+    for _ in range(500):
+        tuner.decode(lambda: None)
+    assert tuner.threads == 4 and tuner.reply_threads() == 4  # none beat 0 s
