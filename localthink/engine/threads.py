@@ -56,6 +56,8 @@ ABORT = 3.0  # a trial token this many times slower than the count in use ends t
 REJECT = 1.12  # ... and after two tokens each this much slower
 ACCEPT = 1.5  # three trial tokens each this many times faster end it as a win
 DRIFT = 1.35  # a settled count whose recent median moves this far is searched again
+SLOW_RUN = 3  # ... at once when this many tokens in a row are ABORT times slower (not
+# two: a window drawing a frame may hold up two tokens)
 RECHECK_FIRST, RECHECK_MOST = 64, 2048  # tokens between re-checks of a settled count
 BUDGET = 0.02  # share of generation time later searches may lose to slower counts
 
@@ -234,10 +236,10 @@ class ThreadTuner:
         """Settled: search again when speed drifts, or when a re-check is due."""
         self._recent.append(seconds)
         self._since += 1
-        last_two = list(self._recent)[-2:]
-        if len(last_two) == 2 and min(last_two) > ABORT * self._reference:
+        last = list(self._recent)[-SLOW_RUN:]
+        if len(last) == SLOW_RUN and min(last) > ABORT * self._reference:
             # far slower at once (a program took a core): no budget holds this back
-            self._begin_search(max(1, self.most // 2), {self.threads: last_two})
+            self._begin_search(max(1, self.most // 2), {self.threads: last})
             return
         if len(self._recent) < CENTRE_TOKENS or self.elapsed < self._allowed_at:
             return

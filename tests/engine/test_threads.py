@@ -217,3 +217,23 @@ def test_a_clock_too_coarse_to_see_a_token_changes_nothing():
     for _ in range(500):
         tuner.decode(lambda: None)
     assert tuner.threads == 4 and tuner.reply_threads() == 4  # none beat 0 s
+
+
+def test_a_frame_that_holds_up_two_tokens_does_not_start_a_search_each_time():
+    class TwoTokenFrames(FakeMachine):
+        def decode(self) -> None:  # every 20th and 21st token wait 30 ms at 2 threads
+            super().decode()
+            if self.threads == 2 and self.tokens % 20 in (0, 1):
+                self.now += 0.03
+
+    fixed = {}
+    for n in (1, 2):
+        m = TwoTokenFrames(2)
+        m.threads = n
+        fixed[n] = generate(m, ThreadTuner(n, adapt=False, clock=m.clock), 400)
+    assert fixed[2] < fixed[1]  # 2 threads still win on time
+    m = TwoTokenFrames(2)
+    tuner = tuner_on(m)
+    took = generate(m, tuner, 400)
+    assert tuner.threads == 2 and tuner.searches <= 4
+    assert fixed[2] / took >= 0.95
