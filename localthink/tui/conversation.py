@@ -103,8 +103,13 @@ class ChatConversation:
     def action_chat_settings(self) -> None:
         from localthink.tui.screens.chat_settings import ChatSettingsScreen
 
+        # what a blank field gives: the command line's value, else the model's registry one
         entry = self.opened.entry if self.opened else None
         defaults = {k: str(v) for k, v in (entry.sampling if entry else {}).items()}
+        given = {k: getattr(self.user_params, k) for k in SAMPLING_KEYS if k != "no_think"}
+        defaults |= {k: str(v) for k, v in given.items() if v is not None}
+        if self.system:
+            defaults["system"] = self.system
         if entry is not None and not entry.system_prompt:
             defaults["system"] = "none (model advises against one)"
         model = self.opened.engine.info.name if self.opened else "no model yet"

@@ -15,8 +15,8 @@ from localthink.store.edits import earlier_versions, fork_conversation, resend_q
 from localthink.tui.widgets.messages import UserMessage
 from localthink.tui.widgets.prompt import PromptInput
 
-EDITING_LAST = "editing · Enter resends, replacing the reply · Esc cancels"
-EDITING_EARLIER = "editing an earlier question · Enter sends it in a new chat · Esc cancels"
+EDITING_LAST = "editing · Enter resends · Esc cancels"
+EDITING_EARLIER = "editing · Enter sends it in a new chat · Esc cancels"
 
 
 class ChatEditing:

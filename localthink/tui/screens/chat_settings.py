@@ -57,13 +57,13 @@ class ChatSettingsScreen(ModalScreen[dict | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(f"[b]This chat's settings[/b] · {self.model}")
-            yield Static("Enter or Ctrl+S saves · Esc cancels · blank: the default shown")
+            yield Static("Enter or Ctrl+S saves · Esc cancels · blank: the default at right")
             for key, label, blank in FIELDS:
                 value = self.settings.get(key)
                 with Horizontal(classes="setting"):
                     yield Label(label)
                     yield Input("" if value is None else str(value), id=key)
-                    yield Static(f"default: {self.defaults.get(key, blank)}", classes="default")
+                    yield Static(self.defaults.get(key, blank), classes="default", markup=False)
             yield Checkbox("No thinking (empty think block)", self.settings.get("no_think", False))
             yield Static("", id="problem")
 
