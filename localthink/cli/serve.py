@@ -107,9 +107,10 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from localthink.models.resolve import resolve_model
-    from localthink.serve.app import AppState, ServeOptions, create_app
+    from localthink.serve.app import ServeOptions, create_app
     from localthink.serve.replies import ReplyGate
     from localthink.serve.residency import ModelSlot
+    from localthink.serve.work import AppState
 
     loopback = _loopback(args.host)
     if not loopback and not args.api_key:

@@ -18,20 +18,10 @@ from localthink.errors import LocalthinkError
 from localthink.serve import ollama_api, openai_api
 from localthink.serve.errors import ApiError, api_error, error_response
 from localthink.serve.guard import Guard
-from localthink.serve.replies import ClientGone, ReplyGate
-from localthink.serve.residency import ModelSlot
-from localthink.store.db import Store
+from localthink.serve.replies import ClientGone
+from localthink.serve.work import AppState
 
 log = logging.getLogger("localthink.serve")
-
-
-@dataclass
-class AppState:
-    """What every request shares: the model slot, the reply gate, the store if recording."""
-
-    slot: ModelSlot
-    gate: ReplyGate
-    store: Store | None = None
 
 
 @dataclass(frozen=True)

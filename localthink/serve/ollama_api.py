@@ -12,10 +12,10 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from localthink import __version__
 from localthink.engine.protocol import (
@@ -34,23 +34,18 @@ from localthink.serve.endpoint import begin, collect
 from localthink.serve.errors import ApiError, api_error
 from localthink.serve.replies import ReplyResponse
 from localthink.serve.residency import parse_duration
+from localthink.serve.sampling import SamplingFields
 from localthink.serve.thinking import ollama_think
-from localthink.serve.work import ChatRequest, TextRequest, chat_events, text_events
+from localthink.serve.work import AppState, ChatRequest, TextRequest, chat_events, text_events
 
 OLLAMA_VERSION = "0.12.0"  # the Ollama API level these routes follow
 NDJSON = "application/x-ndjson"
-Finite = Annotated[float, Field(allow_inf_nan=False)]
 DONE_REASON = {"done": "stop", "stopped": "stop", "length": "length", "context": "length"}
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="allow")  # num_ctx, mirostat…: accepted, not used
-    temperature: Finite | None = Field(None, ge=0)
-    top_p: Finite | None = Field(None, gt=0, le=1)
-    top_k: int | None = Field(None, ge=0)
-    min_p: Finite | None = Field(None, ge=0, le=1)
-    repeat_penalty: Finite | None = Field(None, gt=0)
-    seed: int | None = None
+class Options(SamplingFields):
+    """Ollama's `options` (num_ctx, mirostat…: accepted, not used)."""
+
     num_predict: int | None = None  # -1 / -2: no limit of its own
 
 
@@ -67,14 +62,8 @@ class Generating(BaseModel):
         if o.num_predict is not None and o.num_predict == 0:
             raise ApiError(400, "options.num_predict must not be 0")
         think_budget, no_think = ollama_think(self.think).budget()
-        return SamplingParams(
+        return o.sampling(
             max_tokens=o.num_predict if o.num_predict and o.num_predict > 0 else None,
-            temperature=o.temperature,
-            top_p=o.top_p,
-            top_k=o.top_k,
-            min_p=o.min_p,
-            repeat_penalty=o.repeat_penalty,
-            seed=o.seed,
             think_budget=think_budget,
             no_think=no_think,
         )
@@ -157,7 +146,7 @@ def _line(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False) + "\n"
 
 
-def router(app_state) -> APIRouter:
+def router(app_state: AppState) -> APIRouter:
     r = APIRouter()
 
     def find(name: str | None) -> LocalModel:

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Annotated, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,10 +22,10 @@ from localthink.errors import LocalthinkError
 from localthink.serve.endpoint import begin, collect
 from localthink.serve.errors import ApiError, api_error, error_body
 from localthink.serve.replies import ReplyResponse
+from localthink.serve.sampling import SamplingFields
 from localthink.serve.thinking import ThinkingControls
-from localthink.serve.work import ChatRequest, TextRequest, chat_events, text_events
+from localthink.serve.work import AppState, ChatRequest, TextRequest, chat_events, text_events
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
 FINISH = {"done": "stop", "stopped": "stop", "length": "length", "context": "length"}
 
 
@@ -53,32 +53,19 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
-class Sampling(BaseModel):
-    """The sampling fields both endpoints take (llama-server's extras included)."""
+class Sampling(SamplingFields):
+    """What both endpoints take (top_k, min_p, repeat_penalty: llama-server's extras)."""
 
-    model_config = ConfigDict(extra="allow")  # clients send more than we use
     model: str | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
-    temperature: Finite | None = Field(None, ge=0)
-    top_p: Finite | None = Field(None, gt=0, le=1)
-    top_k: int | None = Field(None, ge=0)
-    min_p: Finite | None = Field(None, ge=0, le=1)
-    repeat_penalty: Finite | None = Field(None, gt=0)
-    seed: int | None = None
     n: int | None = Field(None, ge=1, le=1)
 
     def params(self, think_budget: int | None = None, no_think: bool = False) -> SamplingParams:
-        return SamplingParams(
+        return self.sampling(
             max_tokens=self.max_completion_tokens or self.max_tokens,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
-            min_p=self.min_p,
-            repeat_penalty=self.repeat_penalty,
-            seed=self.seed,
             think_budget=think_budget,
             no_think=no_think,
         )
@@ -108,7 +95,7 @@ def _sse(data: dict | str) -> str:
     return f"data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def router(app_state) -> APIRouter:
+def router(app_state: AppState) -> APIRouter:
     r = APIRouter()
 
     @r.get("/v1/models")

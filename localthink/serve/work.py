@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from localthink.chat import session_from_messages
@@ -16,15 +17,17 @@ from localthink.engine.protocol import Event, Message, SamplingParams, ThinkTags
 from localthink.errors import LocalthinkError
 from localthink.models.resolve import LocalModel
 from localthink.recording import RecordedReply
+from localthink.serve.replies import ReplyGate
 from localthink.serve.residency import ModelSlot
 from localthink.store.db import Store
 
 
 @dataclass
-class ServerState:
-    """What every request shares."""
+class AppState:
+    """What every request shares: the model slot, the reply gate, the store if recording."""
 
     slot: ModelSlot
+    gate: ReplyGate
     store: Store | None = None  # --record: API replies are kept in the chat store
 
 
@@ -46,17 +49,29 @@ class TextRequest:
     keep_alive_s: float | None | bool = False
 
 
-def chat_events(
-    state: ServerState, request: ChatRequest, cancel: threading.Event
-) -> Iterator[Event]:
-    """Stream a chat reply (runs in the reply thread, under the reply gate)."""
+@contextmanager
+def _loaded(state: AppState, request: ChatRequest | TextRequest):
+    """The request's model (loaded if needed) and its params over the model's defaults;
+    the keep-alive counts from when the reply ends."""
     opened = state.slot.use(request.model, request.keep_alive_s)
     params = opened.params(request.params)
-    _check_max_tokens(params, opened.engine.info.n_ctx)
-    tags = opened.entry.tags if opened.entry else ThinkTags()
-    session, question = session_from_messages(opened.engine, params, request.messages, tags)
-    session.system = opened.system_prompt(session.system)
+    n_ctx = opened.engine.info.n_ctx
+    if params.max_tokens is not None and n_ctx and params.max_tokens > n_ctx:
+        raise LocalthinkError(
+            f"max_tokens {params.max_tokens} is past the model's context of {n_ctx} tokens"
+        )
     try:
+        yield opened, params
+    finally:
+        state.slot.touch()
+
+
+def chat_events(state: AppState, request: ChatRequest, cancel: threading.Event) -> Iterator[Event]:
+    """Stream a chat reply (runs in the reply thread, under the reply gate)."""
+    with _loaded(state, request) as (opened, params):
+        tags = opened.entry.tags if opened.entry else ThinkTags()
+        session, question = session_from_messages(opened.engine, params, request.messages, tags)
+        session.system = opened.system_prompt(session.system)
         if state.store is None:
             yield from session.send(question, cancel)
         else:
@@ -64,27 +79,11 @@ def chat_events(
                 state.store, session, question, model=request.model.name, source="api"
             )
             yield from reply.events(cancel)
-    finally:
-        state.slot.touch()
 
 
-def text_events(
-    state: ServerState, request: TextRequest, cancel: threading.Event
-) -> Iterator[Event]:
+def text_events(state: AppState, request: TextRequest, cancel: threading.Event) -> Iterator[Event]:
     """Stream a plain completion (runs in the reply thread, under the reply gate)."""
-    opened = state.slot.use(request.model, request.keep_alive_s)
-    params = opened.params(request.params)
-    _check_max_tokens(params, opened.engine.info.n_ctx)
-    # a plain completion has no thinking to budget
-    params = replace(params, think_budget=None, min_think=None, no_think=False)
-    try:
+    with _loaded(state, request) as (opened, params):
+        # a plain completion has no thinking to budget
+        params = replace(params, think_budget=None, min_think=None, no_think=False)
         yield from opened.engine.complete(request.prompt, params, cancel)
-    finally:
-        state.slot.touch()
-
-
-def _check_max_tokens(params: SamplingParams, n_ctx: int) -> None:
-    if params.max_tokens is not None and n_ctx and params.max_tokens > n_ctx:
-        raise LocalthinkError(
-            f"max_tokens {params.max_tokens} is past the model's context of {n_ctx} tokens"
-        )
