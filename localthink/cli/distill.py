@@ -295,7 +295,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from localthink.distill.evaluate import check_spec, evaluate, write_results
+    from localthink.cli.progress import StageProgress
+    from localthink.distill.evaluate import EvalInterrupted, check_spec, evaluate, write_results
     from localthink.distill.tasks import read_tasks
     from localthink.engine.protocol import SamplingParams
     from localthink.store.db import open_store
@@ -321,31 +322,49 @@ def run_eval(args: argparse.Namespace) -> int:
     params = SamplingParams(max_tokens=args.max_tokens)
     target = Path(args.model.removeprefix("gguf:"))
     out = (target.parent if target.exists() else Path.cwd()) / f"{target.stem}.eval.json"
-    results = []
+    results, interrupted = [], False
     with open_store() as store:
         for spec in specs:  # kept after each model: a dead teacher last loses no scores
+            label = f"eval {spec.removeprefix('gguf:')}"
             try:
-                result = evaluate(spec, tasks, args.samples, params, store, args.teacher_model)
+                with StageProgress(label, len(tasks) * args.samples) as progress:
+                    result = evaluate(
+                        spec, tasks, args.samples, params, store, args.teacher_model,
+                        on_sample=progress.advance,
+                    )  # fmt: skip
+            except EvalInterrupted as stop:  # Ctrl+C: keep and show what was scored
+                results.append(stop.partial)
+                write_results(results, out)
+                interrupted = True
+                break
             except LocalthinkError as exc:
                 if results:
                     raise LocalthinkError(f"{exc}; the scores so far are in {out}") from None
                 raise
+            except KeyboardInterrupt:  # before this model scored anything
+                interrupted = True
+                break
             results.append(result)
             write_results(results, out)
     kind = "held-out" if held_out else "training (not held-out)"
-    table = Table(title=f"{len(tasks)} {kind} tasks × {args.samples} samples", title_justify="left")
-    for col in ("model", "pass@1", "mean thinking tok", "mean answer tok"):
+    title = f"{len(tasks)} {kind} tasks × {args.samples} samples"
+    if interrupted:
+        title += " (interrupted: the last row is partial, the rest not run)"
+    table = Table(title=title, title_justify="left")
+    for col in ("model", "pass@1", "scored", "mean thinking tok", "mean answer tok"):
         table.add_column(col)
     for r in results:
         table.add_row(
             r.model,
             f"{r.pass_at_1:.1%}",
+            str(r.scored),
             f"{r.mean_thinking_tokens:.0f}",
             f"{r.mean_answer_tokens:.0f}",
         )
     Console().print(table)
-    print(f"→ {out} (also in `localthink stats`)")
-    return 0
+    if results:
+        print(f"→ {out} (also in `localthink stats`)")
+    return 130 if interrupted else 0
 
 
 def run_recipe(args: argparse.Namespace) -> int:

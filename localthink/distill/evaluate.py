@@ -22,11 +22,21 @@ from localthink.errors import LocalthinkError
 @dataclass(frozen=True)
 class EvalResult:
     model: str
-    tasks: int
+    tasks: int  # tasks with at least one sample scored
     samples: int
     pass_at_1: float  # mean over tasks of the share of correct samples
     mean_thinking_tokens: float
     mean_answer_tokens: float
+    scored: int = 0  # samples scored: tasks × samples unless the run was interrupted
+    complete: bool = True
+
+
+class EvalInterrupted(Exception):
+    """Ctrl+C during an evaluation: what was scored before it."""
+
+    def __init__(self, partial: EvalResult) -> None:
+        super().__init__(f"interrupted after {partial.scored} samples")
+        self.partial = partial
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class Reply:
 
 
 Ask = Callable[[Task, int], Reply]
+OnSample = Callable[[bool], None]
 
 
 def check_spec(spec: str, teacher_model: str | None = None) -> None:
@@ -58,43 +69,64 @@ def evaluate(
     params: SamplingParams,
     store=None,
     teacher_model: str | None = None,
+    on_sample: OnSample | None = None,
 ) -> EvalResult:
-    """Ask every task `samples` times (seeds 0…k-1); each reply lands in the store."""
+    """Ask every task `samples` times (seeds 0…k-1); each reply lands in the store.
+
+    `on_sample(correct)` hears of each scored sample; Ctrl+C raises EvalInterrupted with
+    the scores so far.
+    """
     if not tasks:
         raise LocalthinkError("no tasks to evaluate on")
     if spec.startswith("openai:"):
-        return _score_openai(spec, teacher_model, tasks, samples, params, store)
+        return _score_openai(spec, teacher_model, tasks, samples, params, store, on_sample)
     from localthink.chat import open_model
 
     opened = open_model(spec.removeprefix("gguf:"))
     try:
         name = opened.resolved.model.name
-        return _score(name, tasks, samples, _engine_asker(opened, name, params, store), store)
+        ask = _engine_asker(opened, name, params, store)
+        return _score(name, tasks, samples, ask, store, on_sample)
     finally:
         opened.engine.close()
 
 
-def _score(name: str, tasks: list[Task], samples: int, ask: Ask, store) -> EvalResult:
-    per_task, thinking, answer = [], [], []
-    for task in tasks:
-        hits = 0
-        for k in range(samples):
-            reply = ask(task, k)
-            ok = answer_is_correct(task.kind, task.question, reply.answer, task.answer)
-            if store is not None and reply.message_id is not None:
-                store.set_outcome(reply.message_id, reference=task.answer, correct=int(ok))
-            hits += ok
-            thinking.append(reply.thinking_tokens)
-            answer.append(reply.answer_tokens)
-        per_task.append(hits / samples)
-    return EvalResult(
-        name,
-        len(tasks),
-        samples,
-        statistics.mean(per_task),
-        statistics.mean(thinking),
-        statistics.mean(answer),
-    )
+def _score(
+    name: str, tasks: list[Task], samples: int, ask: Ask, store, on_sample: OnSample | None
+) -> EvalResult:
+    hits_per_task: list[tuple[int, int]] = []  # (correct, scored) per task started
+    thinking, answer = [], []
+
+    def result(complete: bool) -> EvalResult:
+        return EvalResult(
+            name,
+            len(hits_per_task),
+            samples,
+            statistics.mean(hits / n for hits, n in hits_per_task),
+            statistics.mean(thinking),
+            statistics.mean(answer),
+            len(thinking),
+            complete,
+        )
+
+    try:
+        for task in tasks:
+            for k in range(samples):
+                reply = ask(task, k)
+                ok = answer_is_correct(task.kind, task.question, reply.answer, task.answer)
+                if store is not None and reply.message_id is not None:
+                    store.set_outcome(reply.message_id, reference=task.answer, correct=int(ok))
+                hits, n = hits_per_task.pop() if k else (0, 0)
+                hits_per_task.append((hits + ok, n + 1))
+                thinking.append(reply.thinking_tokens)
+                answer.append(reply.answer_tokens)
+                if on_sample is not None:
+                    on_sample(ok)
+    except KeyboardInterrupt:
+        if not thinking:
+            raise
+        raise EvalInterrupted(result(complete=False)) from None
+    return result(complete=True)
 
 
 def _engine_asker(opened, name: str, params: SamplingParams, store) -> Ask:
@@ -113,7 +145,13 @@ def _engine_asker(opened, name: str, params: SamplingParams, store) -> Ask:
 
 
 def _score_openai(
-    spec: str, model: str | None, tasks: list[Task], samples: int, params: SamplingParams, store
+    spec: str,
+    model: str | None,
+    tasks: list[Task],
+    samples: int,
+    params: SamplingParams,
+    store,
+    on_sample: OnSample | None = None,
 ) -> EvalResult:
     from localthink.distill.teachers import make_teacher
 
@@ -129,7 +167,7 @@ def _score_openai(
             message_id = _record(store, name, task.prompt(), s, thinking_tokens, answer_tokens)
         return Reply(s.answer, thinking_tokens, answer_tokens, message_id)
 
-    return _score(name, tasks, samples, ask, store)
+    return _score(name, tasks, samples, ask, store, on_sample)
 
 
 def split_tokens(completion_tokens: int, thinking: str, answer: str) -> tuple[int, int]:

@@ -118,3 +118,52 @@ def test_a_model_that_cannot_be_used_is_one_line_before_any_run(
     assert len(r.stderr.strip().splitlines()) == 1 and says in r.stderr
     assert "Traceback" not in r.stderr
     assert not list(tmp_path.glob("*.eval.json"))
+
+
+def test_progress_is_printed_when_stderr_is_not_a_terminal(tmp_path, smollm2_path):
+    tasks = write_tasks(tmp_path / "tasks.jsonl", TASKS)
+    r = localthink(
+        *("distill", "eval", str(smollm2_path), "--tasks", tasks, "--samples", "2"),
+        *("--max-tokens", "8"),
+    )
+    assert r.returncode == 0, r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.startswith(f"eval {smollm2_path}")]
+    assert lines[0].startswith(f"eval {smollm2_path}: 1/4 samples")  # under way at once
+    assert lines[-1].startswith(f"eval {smollm2_path}: 4/4 samples")
+    assert "correct so far" in lines[-1] and "samples/s" in lines[-1] and "ETA" in lines[-1]
+
+
+def test_ctrl_c_keeps_and_shows_what_was_scored(tmp_path, think_gguf):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    many = [
+        {"id": f"t{i}", "question": f"Compute {i} + 1.", "answer": str(i + 1), "kind": "math",
+         "split": "test"}
+        for i in range(40)
+    ]  # fmt: skip
+    tasks = write_tasks(tmp_path / "tasks.jsonl", many)
+    student = tmp_path / "student.gguf"
+    student.symlink_to(think_gguf)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localthink", "distill", "eval", str(student), "--tasks", tasks,
+         "--samples", "1", "--max-tokens", "40"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    line = ""
+    while time.monotonic() < deadline and "1/40 samples" not in line:
+        line = proc.stderr.readline()
+        if not line and proc.poll() is not None:
+            break
+    assert "1/40 samples" in line
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert "interrupted" in out
+    results = json.loads((tmp_path / "student.eval.json").read_text())
+    assert len(results) == 1 and results[0]["complete"] is False
+    assert 1 <= results[0]["scored"] < 40 and results[0]["tasks"] == results[0]["scored"]
