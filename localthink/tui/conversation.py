@@ -92,6 +92,9 @@ class ChatConversation:
         bar = self.query_one(StatusBar)
         if left_out != bar.left_out:
             bar.left_out = left_out
+            # one notice, above the reply where it last changed: a long chat slides its
+            # window a turn at a time, and a notice per turn would bury the conversation
+            await self.query(ContextNotice).remove()
             if left_out:
                 turns = "1 earlier turn is" if left_out == 1 else f"{left_out} earlier turns are"
                 await self.query_one("#log").mount(

@@ -92,3 +92,32 @@ def test_export_markdown_and_json(store):
     assert [m["role"] for m in data["messages"]] == ["user", "assistant"]
     assert data["messages"][1]["thinking"] == "2 plus 2 is 4."
     assert data["messages"][1]["figures"]["answer_tokens"] == 3
+
+
+def test_a_v2_store_gains_edit_versions_and_chat_settings_keeping_its_rows(tmp_path):
+    from localthink.store.chat_settings import chat_settings, set_chat_settings
+    from localthink.store.edits import earlier_versions, resend_question
+
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + MIGRATIONS[1] + "\nPRAGMA user_version = 2;")
+    conn.execute(
+        "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (1, 'old', 0, 0)"
+    )
+    for i, role in enumerate(("user", "assistant"), start=1):
+        conn.execute(
+            "INSERT INTO messages (id, conversation_id, role, content, created_at, updated_at)"
+            " VALUES (?, 1, ?, ?, 0, 0)",
+            (i, role, f"{role} text"),
+        )
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    assert [m.content for m in store.messages(1)] == ["user text", "assistant text"]
+    assert chat_settings(store, 1) == {}
+    set_chat_settings(store, 1, {"temperature": 0.3, "system": "Be brief."})
+    assert chat_settings(store, 1) == {"temperature": 0.3, "system": "Be brief."}
+    new = resend_question(store, 1, 1, "user text, edited")
+    assert [m.content for m in store.messages(1)] == ["user text, edited"]
+    [version] = earlier_versions(store, new)
+    assert version.question.id == 1 and [r.id for r in version.replies] == [2]

@@ -44,5 +44,5 @@ async def test_thirty_turns_at_ctx_512_run_to_the_end_and_say_what_was_left_out(
     room = min(MAX_TOKENS, CTX // 2)
     assert all(r.figures["prompt_tokens"] + room <= CTX for r in replies)  # each prompt fits
     assert left_out > 0 and f"{left_out} earlier turns out of context" in bar
-    assert notices and notices[-1] == f"{left_out} earlier turns are outside the model's context"
+    assert notices == [f"{left_out} earlier turns are outside the model's context"]
     assert len(store.messages(app.conversation_id)) == 2 * TURNS  # nothing stored is dropped
