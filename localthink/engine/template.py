@@ -7,6 +7,7 @@ template that escaped an unsandboxed environment).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,13 @@ FALLBACK_TEMPLATE = (
 
 def _raise(message: str) -> None:
     raise JinjaTemplateError(message)
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(source: str):
+    """A template compiled once: compiling took ~2 ms a reply, twice per reply where the
+    prompt is measured before it is sent (Session's context fitting)."""
+    return _environment().from_string(source)
 
 
 def _environment() -> ImmutableSandboxedEnvironment:
@@ -52,7 +60,7 @@ class ChatTemplate:
         `extra` reaches the template as variables (Qwen3 reads `enable_thinking`).
         """
         try:
-            template = _environment().from_string(self.source)
+            template = _compiled(self.source)
             return template.render(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 add_generation_prompt=add_generation_prompt,

@@ -12,6 +12,8 @@ from localthink.errors import ModelNotFoundError
 from localthink.models.registry import load_registry
 from localthink.models.resolve import LocalModel, ResolvedModel, local_models
 
+LIST_TTL_S = 2.0  # a model imported or pulled while the server runs is seen this soon
+
 
 @dataclass
 class Loaded:
@@ -40,14 +42,24 @@ class ModelSlot:
         self.load_options = load_options
         self.keep_alive_s = keep_alive_s
         self.loaded: Loaded | None = None
+        self._listed: tuple[float, list[LocalModel]] = (-LIST_TTL_S, [])
 
     def available(self) -> list[LocalModel]:
         """What `localthink models` lists as installed (registry, imported, distilled,
-        dropped in the models folder), plus the model given on the command line."""
+        dropped in the models folder), plus the model given on the command line.
+
+        Read again at most every LIST_TTL_S: reading the registry and the caches takes
+        a few milliseconds, which every request would otherwise add to its first token.
+        """
+        now = time.monotonic()
+        if now - self._listed[0] < LIST_TTL_S:
+            return self._listed[1]
         models = {m.name: m for m in local_models()}
         if self.default is not None:
             models.setdefault(self.default.name, self.default)
-        return [models[name] for name in sorted(models)]
+        listed = [models[name] for name in sorted(models)]
+        self._listed = (now, listed)
+        return listed
 
     def find(self, name: str | None) -> LocalModel:
         """A listed model by name (Ollama's `:latest` tag allowed); never a file path."""
@@ -90,7 +102,8 @@ class ModelSlot:
         loaded = self.loaded
         if loaded is None or loaded.keep_alive_s is None:
             return False
-        return (now or time.monotonic()) - loaded.last_used >= loaded.keep_alive_s
+        now = time.monotonic() if now is None else now
+        return now - loaded.last_used >= loaded.keep_alive_s
 
     def expires_at(self) -> float | None:
         """Wall-clock time the loaded model goes, for /api/ps (None: it stays)."""
