@@ -67,11 +67,12 @@ def main() -> None:
     greedy = {}
     for name, static in (("dynamic cache", False), ("static cache, compiled", True)):
         grpo_rollout.static_cache = lambda model, static=static: static
+        policy = grpo_rollout.rollout_policy(model)  # the bfloat16 copy when static
         calls = []
         for i, batch in enumerate(batches):
             torch.manual_seed(i)
             seconds, (seqs, _, prompt_len, mask, _) = timed(
-                lambda b=batch: grpo_rollout.generate(model, tok, b, args.group, cfg)
+                lambda b=batch, p=policy: grpo_rollout.generate(p, tok, b, args.group, cfg)
             )
             width = seqs.shape[1] - prompt_len
             calls.append({"s": seconds, "positions": width * seqs.shape[0],
@@ -88,7 +89,7 @@ def main() -> None:
         # greedy agreement (sample=True keeps the static path; temperature near 0 is greedy)
         g = GRPOConfig(max_new_tokens=64, temperature=1e-6)
         torch.manual_seed(0)
-        greedy[name] = grpo_rollout.generate(model, tok, batches[0][:4], 1, g)[3:]
+        greedy[name] = grpo_rollout.generate(policy, tok, batches[0][:4], 1, g)[3:]
     (m1, t1), (m2, t2) = greedy.values()
     same = sum(a == b for a, b in zip(t1, t2, strict=True))
     out = {
