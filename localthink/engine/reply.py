@@ -83,8 +83,9 @@ class ReplyBuilder:
             think_end = self.t_think_end if self.t_think_end is not None else self.t_last
             s.thinking_s = think_end - first
             s.answer_s = max(0.0, self.t_last - think_end) if s.answer_tokens else 0.0
-        else:
+        elif self.t_first is not None:
             s.answer_s = self.t_last - first
+        # else no token at all: no answer time (t_last - end was minus the prompt's time)
         gen = s.gen_tokens
         # The first token's time is prompt evaluation; rate the rest on their own.
         if gen > 1 and self.t_last > first:

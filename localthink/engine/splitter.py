@@ -5,7 +5,8 @@ tags may arrive cut across token boundaries.
 
 Rules (the same for any chunking of the same text, see `split_reply`):
 - an opening tag counts only before any answer text (leading whitespace allowed),
-  or is implied when the chat template already opened it (`starts_inside`);
+  or is implied when the chat template already opened it (`starts_inside`); an opening
+  tag written again at the start of the thinking is dropped;
 - thinking ends at the first closing tag; whitespace around the thinking and at
   the start of the answer is dropped;
 - no opening tag means the model did not think: everything is answer;
@@ -42,6 +43,9 @@ def split_reply(text: str, tags: ThinkTags = ThinkTags(), starts_inside: bool = 
         if not stripped.startswith(tags.open):
             return Split("", stripped, True)
         body = stripped[len(tags.open) :]
+    body = body.lstrip()
+    while body.startswith(tags.open):  # an opening tag written again: not thinking text
+        body = body[len(tags.open) :].lstrip()
     end = body.find(tags.close)
     if end < 0:
         return Split(body.strip(), "", False)
@@ -82,6 +86,14 @@ class ThinkSplitter:
                 self.phase = Phase.THINK
             else:
                 self.phase = Phase.ANSWER
+        if self.phase is Phase.THINK and self._think_lead:
+            # a model whose template already opened the thinking may write the tag again
+            lead = self._buf.lstrip()
+            while lead.startswith(self.tags.open):
+                lead = lead[len(self.tags.open) :].lstrip()
+                self._buf = lead
+            if lead and self.tags.open.startswith(lead):
+                return thinking, ""  # may yet be a redundant opening tag: hold it
         if self.phase is Phase.THINK:
             end = self._buf.find(self.tags.close)
             if end >= 0:

@@ -56,3 +56,13 @@ def test_unclosed_thinking_is_reported():
     assert done.stats.stop_reason == "length"
     assert done.stats.thinking_closed is False
     assert done.thinking == "still going" and done.answer == ""
+
+
+def test_a_reply_with_no_token_has_no_negative_figure():
+    clock = StepClock()
+    b = ReplyBuilder(prompt_tokens=20, prompt_tokens_evaluated=20, clock=clock)
+    clock.now += 0.31  # the prompt was read, then the model ended at once
+    done = list(b.finish("done"))[-1]
+    figures = done.stats.to_dict()
+    assert all(v >= 0 for v in figures.values() if isinstance(v, float)), figures
+    assert done.stats.answer_s == 0.0 and abs(done.stats.ttft_s - 0.31) < 1e-9

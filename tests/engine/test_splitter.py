@@ -92,3 +92,15 @@ def test_any_chunking_gives_the_same_split(case, starts_inside):
     assert stream([text], starts_inside=starts_inside) == stream(
         chunks, starts_inside=starts_inside
     )
+
+
+def test_an_opening_tag_written_again_after_the_template_opened_it_is_dropped():
+    chunks = ["\n<th", "ink>", "\nI add.", "</think>", "4"]
+    assert stream(chunks, starts_inside=True) == Split("I add.", "4", True)
+    assert split_reply("<think>\nI add.</think>4", starts_inside=True) == Split("I add.", "4", True)
+
+
+def test_thinking_that_merely_starts_like_the_tag_is_kept():
+    assert stream(["<th", "eorem> holds", "</think>ok"], starts_inside=True) == Split(
+        "<theorem> holds", "ok", True
+    )
