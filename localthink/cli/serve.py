@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -93,6 +95,27 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, whose Ctrl+C also ends the streams in flight (uvicorn would
+        wait for them, then cancel them with a traceback in its log)."""
+
+        def __init__(self, config, gate) -> None:
+            super().__init__(config)
+            self.gate = gate
+
+        def handle_exit(self, sig, frame) -> None:
+            # a signal handler in the loop's own thread: hand the event to the loop
+            with contextlib.suppress(RuntimeError):
+                loop = asyncio.get_running_loop()
+                loop.call_soon_threadsafe(self.gate.stopping.set)
+            super().handle_exit(sig, frame)
+
+    return Server
+
+
 def _loopback(host: str) -> bool:
     from localthink.serve.guard import is_loopback
 
@@ -136,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
             cors_origins=tuple(args.cors_origin),
         ),
     )
+    Server = _server_class()  # noqa: N806 (uvicorn is imported only when serving)
     sock = _listen(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
@@ -147,10 +171,13 @@ def run(args: argparse.Namespace) -> int:
         f" (OpenAI API at /v1, Ollama API at /api)",
         flush=True,
     )
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        Server(config, state.gate).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn passes Ctrl+C on once it has shut down: a clean stop
+        pass
     finally:
         if store is not None:
             store.close()
+    print("localthink serve: stopped", file=sys.stderr)
     return 0

@@ -71,6 +71,9 @@ def create_app(state: AppState, options: ServeOptions = ServeOptions()):
             yield
         finally:
             watcher.cancel()
+            # a reply cancelled by the shutdown ends at its next token: free the model after
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.gate.drain(), 10)
             state.slot.unload()
 
     app = FastAPI(

@@ -32,7 +32,7 @@ from localthink.models.gguf_file import read_gguf_info
 from localthink.models.resolve import LocalModel
 from localthink.serve.endpoint import begin, collect
 from localthink.serve.errors import ApiError, api_error
-from localthink.serve.replies import ReplyResponse
+from localthink.serve.replies import ReplyGate, ReplyResponse
 from localthink.serve.residency import parse_duration
 from localthink.serve.sampling import SamplingFields
 from localthink.serve.thinking import ollama_think
@@ -233,7 +233,7 @@ def router(app_state: AppState) -> APIRouter:
         messages = [Message(m.role, m.content) for m in body.messages]
         work = ChatRequest(model, messages, params, keep_alive)
         events = await begin(request, app_state.gate, lambda c: chat_events(app_state, work, c))
-        return await _answer(request, body.stream, events, model.name, chat=True)
+        return await _answer(request, body.stream, events, model.name, True, app_state.gate)
 
     @r.post("/api/generate")
     async def generate(body: GenerateBody, request: Request):
@@ -251,7 +251,7 @@ def router(app_state: AppState) -> APIRouter:
             chat = ChatRequest(model, [*system, Message("user", body.prompt)], params, keep_alive)
             run = lambda c: chat_events(app_state, chat, c)  # noqa: E731
         events = await begin(request, app_state.gate, run)
-        return await _answer(request, body.stream, events, model.name, chat=False)
+        return await _answer(request, body.stream, events, model.name, False, app_state.gate)
 
     async def _load_only(request: Request, model: LocalModel, keep_alive, chat: bool):
         unloading = keep_alive is not False and keep_alive == 0  # False: not given
@@ -284,9 +284,16 @@ def _with_done(events):
     yield Done("", "", ReplyStats())
 
 
-async def _answer(request: Request, stream: bool, events: AsyncIterator[Event], name: str, chat):
+async def _answer(
+    request: Request,
+    stream: bool,
+    events: AsyncIterator[Event],
+    name: str,
+    chat: bool,
+    gate: ReplyGate,
+):
     if stream:
-        return ReplyResponse(_lines(events, name, chat), media_type=NDJSON)
+        return ReplyResponse(_lines(events, name, chat), gate.stopping, media_type=NDJSON)
     done = await collect(request, events)
     out = {"model": name, "created_at": _now(), "done": True, **_figures(done.stats)}
     if chat:

@@ -134,6 +134,7 @@ def router(app_state: AppState) -> APIRouter:
             usage = bool(body.stream_options and body.stream_options.include_usage)
             return ReplyResponse(
                 _chat_chunks(events, head, usage, request.url.path),
+                app_state.gate.stopping,
                 media_type="text/event-stream",
             )
         done = await collect(request, events)
@@ -166,6 +167,7 @@ def router(app_state: AppState) -> APIRouter:
             usage = bool(body.stream_options and body.stream_options.include_usage)
             return ReplyResponse(
                 _text_chunks(events, head, usage, request.url.path),
+                app_state.gate.stopping,
                 media_type="text/event-stream",
             )
         done = await collect(request, events)

@@ -40,6 +40,7 @@ class ReplyGate:
         self.limit = limit
         self.waiting = 0
         self._lock = asyncio.Lock()
+        self.stopping = asyncio.Event()  # the server is shutting down: end every stream
 
     @property
     def busy(self) -> bool:
@@ -56,6 +57,10 @@ class ReplyGate:
 
     def leave(self) -> None:
         self._lock.release()
+
+    async def drain(self) -> None:
+        """Wait for the reply running now (the queue aside): the server is stopping."""
+        await self._lock.acquire()
 
 
 class Reply:
@@ -123,21 +128,43 @@ async def _disconnected(receive: Receive) -> None:
 
 class ReplyResponse(StreamingResponse):
     """Streams a reply and stops it the moment the client disconnects, whatever ASGI
-    version the server speaks (Starlette listens for that only before ASGI 2.4)."""
+    version the server speaks (Starlette listens for that only before ASGI 2.4), or
+    when the server is stopping (`stopping` set: Ctrl+C on `localthink serve`)."""
+
+    def __init__(self, content, stopping: asyncio.Event, media_type: str) -> None:
+        super().__init__(content, media_type=media_type)
+        self.stopping = stopping
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = self.body_iterator
+        sent: list[str] = []
+
+        async def send_noting(message) -> None:
+            sent.append(message["type"] if message.get("more_body", True) else "end")
+            await send(message)
+
         try:
             async with anyio.create_task_group() as group:
 
                 async def stream() -> None:
                     with contextlib.suppress(OSError):  # the client went away mid-write
-                        await self.stream_response(send)
+                        await self.stream_response(send_noting)
+                    group.cancel_scope.cancel()
+
+                async def until_stopping() -> None:
+                    await self.stopping.wait()
                     group.cancel_scope.cancel()
 
                 group.start_soon(stream)
+                group.start_soon(until_stopping)
                 await _disconnected(receive)
                 group.cancel_scope.cancel()
+            if self.stopping.is_set() and "end" not in sent:  # end the cut stream cleanly
+                with contextlib.suppress(OSError):
+                    if not sent:
+                        await send({"type": "http.response.start", "status": self.status_code,
+                                    "headers": self.raw_headers})  # fmt: skip
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             if hasattr(body, "aclose"):
                 await body.aclose()

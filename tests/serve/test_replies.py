@@ -76,3 +76,25 @@ def test_queue_is_served_in_order_and_503_beyond_it(guarded):
             assert refused.json()["error"]["code"] == "queue_full"
         waiter.join(timeout=60)  # the long reply's client left: the queued one goes next
     assert results["queued"].status_code == 200
+
+
+def test_ctrl_c_ends_the_streams_in_flight_and_the_server_cleanly(serve_home):
+    import signal
+
+    from tests.serve.server import ServeProcess
+
+    s = ServeProcess(home=serve_home)
+    try:
+        with httpx.Client(base_url=s.url, timeout=120) as h:
+            with h.stream("POST", "/v1/completions", json=COUNTING) as long_reply:
+                lines = long_reply.iter_lines()
+                _read_chunks(lines, 3)
+                s.proc.send_signal(signal.SIGINT)
+                rest = list(lines)  # the stream ends (cut short), it does not hang
+            assert len(rest) < 2 * COUNTING["max_tokens"]
+        assert s.proc.wait(timeout=60) == 0
+    finally:
+        s.stop()
+    log = "".join(s.log)
+    assert "Traceback" not in log and "ERROR" not in log, log
+    assert log.rstrip().endswith("localthink serve: stopped")
