@@ -161,11 +161,10 @@ def test_a_pre_llama_cpp_does_not_know_is_one_line(tokenizers, tmp_path):
     assert "\n" not in str(e.value) and list(tmp_path.glob("*.gguf*")) == []
 
 
-def test_the_probe_costs_under_two_seconds(tokenizers, tmp_path):
-    """SmolLM2's 49k-token vocabulary: transformers' ids, the weightless GGUF, llama.cpp's ids
-    for each candidate tried, and the proof on a written file (imports are paid once, apart)."""
-    import time
-
+def test_the_probe_picks_qwen2_for_a_qwen2_checkpoint_with_smollm2_tokenizer(tokenizers, tmp_path):
+    """SmolLM2's tokenizer.json guesses smollm, but transformers 5 runs a qwen2 checkpoint's
+    tokenizer with Qwen2's split pattern: the probe finds that. (Its cost is measured by
+    benchmarks/convert_probe.py, not here.)"""
     from converters import probe, writer
     from converters.checkpoint import read_config
     from converters.tokenizer import read_tokenizer
@@ -174,8 +173,6 @@ def test_the_probe_costs_under_two_seconds(tokenizers, tmp_path):
     config = read_config(tmp_path / "ckpt")
     module = writer._module_for(config, "config.json")
     tok = read_tokenizer(tmp_path / "ckpt", config["vocab_size"])
-    probe.reference(tmp_path / "ckpt")  # the imports (transformers, torch, llama.cpp)
-    started = time.perf_counter()
     ref = probe.reference(tmp_path / "ckpt")
     pre = probe.choose_pre(
         tok,
@@ -185,9 +182,8 @@ def test_the_probe_costs_under_two_seconds(tokenizers, tmp_path):
         None,
         print,
     )
-    probe.prove(tmp_path / "v.gguf", ref, None)
-    assert time.perf_counter() - started < 2.0
     assert pre == "qwen2"  # what transformers 5 runs for a qwen2 checkpoint
+    probe.prove(tmp_path / "v.gguf", ref, None)  # no error: the written file agrees
 
 
 @pytest.mark.parametrize(
