@@ -102,6 +102,29 @@ def test_groups_weighed_by_their_share_add_up_to_the_whole_batch(loss):
     assert float(parts) == pytest.approx(float(whole), rel=1e-6)
 
 
+@pytest.mark.parametrize("loss", ["grpo", "dapo", "dr_grpo"])
+def test_processes_holding_their_own_groups_add_up_to_the_whole_batch(loss):
+    """Under accelerate each process sees only its groups' tokens: weighed by the step's
+    group and token counts over all processes, their losses sum to the one-process loss
+    (the gradients are summed, so the step is the same)."""
+    gen = torch.Generator().manual_seed(1)
+    logp = torch.randn(6, 5, generator=gen)
+    old = logp + 0.1 * torch.randn(6, 5, generator=gen)
+    adv = torch.randn(6, generator=gen)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 0, 0, 0],
+                         [1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 0, 0, 0, 0]])  # fmt: skip
+    whole, _ = policy_loss(logp, old, adv, mask, loss, max_new_tokens=5)
+    summed = 0.0
+    for mine in (slice(0, 4), slice(4, 6)):  # process 0: groups 0 and 1; process 1: group 2
+        m = mask[mine]
+        for g in range(m.shape[0] // 2):
+            rows = slice(2 * g, 2 * g + 2)
+            args = (logp[mine][rows], old[mine][rows], adv[mine][rows], m[rows], loss)
+            part, _ = policy_loss(*args, max_new_tokens=5)
+            summed += part * group_share(m, rows, loss, 3, int(mask.sum()))
+    assert float(summed) == pytest.approx(float(whole), rel=1e-6)
+
+
 def test_completion_mask_stops_after_the_first_end_token():
     ids = torch.tensor([[5, 6, 2, 2, 2], [5, 6, 7, 8, 9], [2, 9, 9, 9, 9]])
     assert completion_mask(ids, {2}).tolist() == [

@@ -43,13 +43,23 @@ def test_two_processes_step_alike_log_once_and_resume(smollm2_path, tmp_path):
     [row] = [json.loads(line) for line in (out / "grpo_log.jsonl").read_text().splitlines()]
     assert row["processes"] == 2 and row["zero_std_groups"] < 1
     assert row["completion_tokens"] == row["rollout_tokens"] / 4  # 2 groups of 2, both counted
-    r = launch(script, str(smollm2_path), str(out), "2", prefix, "resume")
-    assert "rank 0 steps 2 processes 2" in r.stdout
-    one, two = torch.load(prefix + "0.pt"), torch.load(prefix + "1.pt")
-    assert all(torch.equal(one[k], two[k]) for k in one)
+    # the CLI resumes it in two processes (the same settings as the script's): one of them
+    # reports, evaluates and saves
+    tasks = tmp_path / "tasks.jsonl"
+    rows = [{"id": f"a{i}", "question": f"Compute {i} + {i}.", "answer": str(2 * i)}
+            for i in range(2, 8)]  # fmt: skip
+    rows += [{"id": "h1", "question": "Compute 3 + 4.", "answer": "7", "split": "test"}]
+    tasks.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = launch("-m", "localthink", "distill", "grpo", "--student", str(smollm2_path),
+               "--tasks", str(tasks), "-o", str(out), "--steps", "2", "--group", "2",
+               "--prompts-per-step", "2", "--max-new-tokens", "8", "--lr", "1e-4",
+               "--save-every", "1", "--reward", "tests.distill.grpo_rewards:length",
+               "--reward", "accuracy", "--eval", "1", "--resume")  # fmt: skip
+    lines = r.stdout.splitlines()
+    assert sum(line.startswith("step    2/2 · reward") for line in lines) == 1
+    assert sum(line.startswith("held-out after: accuracy") for line in lines) == 1
+    assert lines[-1].startswith(f"2 steps → {out}")
     saved = json.loads((out / "checkpoint" / "state.json").read_text())
     assert saved["step"] == 2
-    assert [json.loads(x)["step"] for x in (out / "grpo_log.jsonl").read_text().splitlines()] == [
-        1,
-        2,
-    ]
+    log = (out / "grpo_log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in log] == [1, 2]
