@@ -81,10 +81,11 @@ def worker(args) -> None:
     if not main:
         return
     after = grpo_rollout.evaluate_policy(model, tok, held_out, cfg)
+    fast = grpo_rollout.static_cache(model)
     row = {
         "gpus": history[-1]["processes"] if torch.cuda.is_available() else 0,
         "processes": history[-1]["processes"],
-        "rollouts": "dynamic cache" if args.plain_rollouts else "static cache, compiled",
+        "rollouts": "static cache, compiled" if fast else "dynamic cache",
         "steps": history[-1]["step"],
         "steps_asked": args.steps,
         **rates(history, min(WARMUP, len(history) - 1)),
@@ -119,11 +120,13 @@ def launch(n: int, args, plain: bool, work: Path) -> dict:
     me = [os.path.abspath(__file__)]
     if n == 1:
         cmd = [sys.executable, *me, *flags]
+    elif args.cpu:  # `accelerate launch --cpu --num_processes 2` started one process here
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(n),
+               *me, *flags]  # fmt: skip
     else:
-        cpu = ["--cpu"] if args.cpu else []
         cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(n),
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               *cpu, *me, *flags]  # fmt: skip
+               *me, *flags]  # fmt: skip
     root = str(Path(__file__).resolve().parents[1])  # localthink, from a checkout too
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1", "NCCL_NVLS_ENABLE": "0",
