@@ -116,6 +116,16 @@ def answer_only(content: str, tags: ThinkTags = ThinkTags()) -> str:
     return split_reply(content, tags, starts_inside).answer
 
 
+def check_messages(messages: list[Message]) -> None:
+    """A client's conversation must end with a question: one line saying why not."""
+    if not messages:
+        raise LocalthinkError("messages is empty: send at least one user message")
+    if messages[-1].role != "user":
+        raise LocalthinkError(
+            f"the last message must be from the user (it is from the {messages[-1].role})"
+        )
+
+
 def session_from_messages(
     engine: Engine,
     params: SamplingParams,
@@ -124,12 +134,7 @@ def session_from_messages(
 ) -> tuple[Session, str]:
     """A Session holding a client's conversation, and the question to send (the last
     message, which must be the user's). System messages join into the system prompt."""
-    if not messages:
-        raise LocalthinkError("messages is empty: send at least one user message")
-    if messages[-1].role != "user":
-        raise LocalthinkError(
-            f"the last message must be from the user (it is from the {messages[-1].role})"
-        )
+    check_messages(messages)
     system = "\n\n".join(m.content for m in messages if m.role == "system") or None
     turns: list[Turn] = []
     for m in messages[:-1]:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
 from localthink import __version__
+from localthink.chat import check_messages
 from localthink.engine.protocol import (
     AnswerDelta,
     Done,
@@ -231,6 +232,10 @@ def router(app_state: AppState) -> APIRouter:
         if any(m.images for m in body.messages):
             raise ApiError(400, "images are not supported: these models read text only")
         messages = [Message(m.role, m.content) for m in body.messages]
+        try:  # refused before it waits in the queue
+            check_messages(messages)
+        except LocalthinkError as exc:
+            raise api_error(exc) from None
         work = ChatRequest(model, messages, params, keep_alive)
         events = await begin(request, app_state.gate, lambda c: chat_events(app_state, work, c))
         return await _answer(request, body.stream, events, model.name, True, app_state.gate)

@@ -17,6 +17,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from localthink.chat import check_messages
 from localthink.engine.protocol import AnswerDelta, Done, Event, Message, SamplingParams, ThinkDelta
 from localthink.errors import LocalthinkError
 from localthink.serve.endpoint import begin, collect
@@ -126,6 +127,10 @@ def router(app_state: AppState) -> APIRouter:
         messages = [
             Message("system" if m.role == "developer" else m.role, m.text()) for m in body.messages
         ]
+        try:  # refused before it waits in the queue
+            check_messages(messages)
+        except LocalthinkError as exc:
+            raise api_error(exc) from None
         work = ChatRequest(model, messages, body.params(think_budget, no_think))
         events = await begin(request, app_state.gate, lambda c: chat_events(app_state, work, c))
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())

@@ -74,6 +74,9 @@ def test_queue_is_served_in_order_and_503_beyond_it(guarded):
             assert refused is not None and refused.status_code == 503
             assert int(refused.headers["retry-after"]) > 0
             assert refused.json()["error"]["code"] == "queue_full"
+            # a request that could never be answered is told so at once, not 503
+            empty = {**QUICK, "messages": []}
+            assert h.post("/v1/chat/completions", json=empty, timeout=10).status_code == 400
         waiter.join(timeout=60)  # the long reply's client left: the queued one goes next
     assert results["queued"].status_code == 200
 
