@@ -3,7 +3,7 @@ reads them through the server, against `localthink ask` on the same GGUF, thread
 and token count, in interleaved rounds; and the time the server adds before the first token.
 
     python benchmarks/serve_overhead.py [--model smollm2-135m] [--rounds 8] [--tokens 128]
-        [--threads N]
+        [--threads N] [--out FILE]
 
 Targets: median ratio (client tok/s ÷ ask tok/s) >= 0.97; added time to first token
 (client-measured minus the engine's own ttft for the same reply) <= 20 ms median.
@@ -85,6 +85,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="serve-overhead-"))
     server = ServeProcess("--threads", str(args.threads), home=home)
@@ -120,10 +121,10 @@ def main() -> None:
         "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"median ratio {ratio:.3f} (target 0.97), added ttft {added:.1f} ms (target 20)")
-    print(f"wrote {RESULTS}")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -9,13 +9,14 @@ than the clients so some are refused with 503.
 Pass when: no response has status 500; every well-formed request its client did not cut
 completed (200 with its final event) or was refused 503 with Retry-After; at least one
 503 was seen; the server's resident memory grew <= 50 MB from the 50th request to the
-last; the server is alive at the end. Writes benchmarks/results/serve_soak.json
-(under $OUT when it is set).
+last (the server and its model process together); the server is alive at the end.
+Writes benchmarks/results/serve_soak.json (under $OUT when it is set).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -46,10 +47,16 @@ MALFORMED = [
 
 
 def rss_mb(pid: int) -> float:
+    """Resident memory of the server and its children (the model runs in a child)."""
+    total = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+            total += int(line.split()[1]) / 1024
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(OSError):  # it ended meanwhile
+                total += rss_mb(int(child))
+    return total
 
 
 def one_request(h: httpx.Client, rng: random.Random, max_tokens: int) -> dict:

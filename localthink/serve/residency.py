@@ -3,10 +3,6 @@ unloaded after its keep-alive has passed with no request (Ollama's behaviour).""
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
-import sys
 import time
 from dataclasses import dataclass
 
@@ -87,10 +83,15 @@ class ModelSlot:
 
     def use(self, model: LocalModel, keep_alive_s: float | None | bool = False) -> OpenedModel:
         """The engine for `model`, loading it (and unloading another) when needed.
-        `keep_alive_s`: a request's own keep-alive for it (False: the server's)."""
+        `keep_alive_s`: a request's own keep-alive for it (False: the server's).
+
+        The model runs in a child process, as in the chat app: in the server's own process
+        the event loop took the GIL from generation at every token and a streaming client
+        read 0.89 of `ask`'s tokens/s even at 1 thread (benchmarks/serve_overhead.py);
+        from a child, 1.00. Unloading ends the child, so all its memory goes back."""
         if self.loaded is None or self.loaded.opened.resolved.model.path != model.path:
             self.unload()
-            opened = load_model(ResolvedModel(model, "name"), self.load_options)
+            opened = load_model(ResolvedModel(model, "name"), self.load_options, subprocess=True)
             self.loaded = Loaded(opened, model.name, time.time(), 0.0, self.keep_alive_s)
         if keep_alive_s is not False:
             self.loaded.keep_alive_s = keep_alive_s
@@ -119,19 +120,7 @@ class ModelSlot:
     def unload(self) -> None:
         if self.loaded is not None:
             loaded, self.loaded = self.loaded, None
-            loaded.opened.engine.close()
-            del loaded
-            give_memory_back()
-
-
-def give_memory_back() -> None:
-    """Return a closed model's memory to the system. Without this a server that switches
-    models grew ~1 MB a load and kept ~80 MB it no longer used after 300 requests
-    (benchmarks/serve_soak.py); with it, 80 loads left the resident size flat."""
-    gc.collect()  # llama-cpp-python's objects hold cycles: free them now, not some day
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc keeps freed heap otherwise
+            loaded.opened.engine.close()  # the model's process ends: its memory goes back
 
 
 def parse_duration(text: str | int | float) -> float | None:
