@@ -15,7 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from localthink.errors import LocalthinkError
-from localthink.serve import ollama_api, openai_api
+from localthink.serve import ollama_api, ollama_info, openai_api
 from localthink.serve.errors import ApiError, api_error, error_response
 from localthink.serve.guard import Guard
 from localthink.serve.replies import ClientGone
@@ -85,6 +85,7 @@ def create_app(state: AppState, options: ServeOptions = ServeOptions()):
     )
     app.include_router(openai_api.router(state))
     app.include_router(ollama_api.router(state))
+    app.include_router(ollama_info.router(state))
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError):
