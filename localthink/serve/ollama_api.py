@@ -30,7 +30,7 @@ from localthink.engine.protocol import (
 from localthink.errors import LocalthinkError
 from localthink.models.resolve import LocalModel
 from localthink.serve.endpoint import begin, collect
-from localthink.serve.errors import ApiError, api_error
+from localthink.serve.errors import ApiError
 from localthink.serve.replies import ReplyGate, ReplyResponse
 from localthink.serve.residency import parse_duration
 from localthink.serve.sampling import SamplingFields
@@ -119,11 +119,7 @@ def _line(data: dict) -> str:
 def router(app_state: AppState) -> APIRouter:
     r = APIRouter()
 
-    def find(name: str | None) -> LocalModel:
-        try:
-            return app_state.slot.find(name)
-        except LocalthinkError as exc:
-            raise api_error(exc) from None
+    find = app_state.slot.find  # an unknown name: the app's LocalthinkError handler, 404
 
     @r.post("/api/chat")
     async def chat(body: ChatBody, request: Request):
@@ -134,10 +130,7 @@ def router(app_state: AppState) -> APIRouter:
         if any(m.images for m in body.messages):
             raise ApiError(400, "images are not supported: these models read text only")
         messages = [Message(m.role, m.content) for m in body.messages]
-        try:  # refused before it waits in the queue
-            check_messages(messages)
-        except LocalthinkError as exc:
-            raise api_error(exc) from None
+        check_messages(messages)  # refused (400) before it waits in the queue
         work = ChatRequest(model, messages, params, keep_alive)
         events = await begin(request, app_state.gate, lambda c: chat_events(app_state, work, c))
         return await _answer(request, body.stream, events, model.name, True, app_state.gate)

@@ -9,10 +9,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from localthink import __version__
-from localthink.errors import LocalthinkError
 from localthink.models.gguf_file import read_gguf_info
 from localthink.models.resolve import LocalModel
-from localthink.serve.errors import api_error
 from localthink.serve.work import AppState
 
 OLLAMA_VERSION = "0.12.0"  # the Ollama API level these routes follow
@@ -64,11 +62,7 @@ def _tag(m: LocalModel) -> dict:
 def router(app_state: AppState) -> APIRouter:
     r = APIRouter()
 
-    def find(name: str | None) -> LocalModel:
-        try:
-            return app_state.slot.find(name)
-        except LocalthinkError as exc:
-            raise api_error(exc) from None
+    find = app_state.slot.find  # an unknown name: the app's LocalthinkError handler, 404
 
     @r.get("/api/version")
     async def version() -> dict:
@@ -103,10 +97,7 @@ def router(app_state: AppState) -> APIRouter:
     @r.post("/api/show")
     async def show(body: ShowBody) -> dict:
         model = find(body.model or body.name)
-        try:
-            info = read_gguf_info(model.path)
-        except LocalthinkError as exc:
-            raise api_error(exc) from None
+        info = read_gguf_info(model.path)  # a broken file: the app's LocalthinkError handler
         arch = info.architecture
         return {
             "modelfile": f"FROM {model.name}\n",

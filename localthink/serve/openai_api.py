@@ -119,18 +119,13 @@ def router(app_state: AppState) -> APIRouter:
             budget_tokens=body.thinking_budget_tokens,
             enabled=enabled if isinstance(enabled, bool) else None,
         )
-        try:
-            think_budget, no_think = controls.budget()
-            model = app_state.slot.find(body.model)
-        except LocalthinkError as exc:
-            raise api_error(exc) from None
+        # a LocalthinkError here is the app's to answer: 404 for a model, else 400
+        think_budget, no_think = controls.budget()
+        model = app_state.slot.find(body.model)
         messages = [
             Message("system" if m.role == "developer" else m.role, m.text()) for m in body.messages
         ]
-        try:  # refused before it waits in the queue
-            check_messages(messages)
-        except LocalthinkError as exc:
-            raise api_error(exc) from None
+        check_messages(messages)  # refused before it waits in the queue
         work = ChatRequest(model, messages, body.params(think_budget, no_think))
         events = await begin(request, app_state.gate, lambda c: chat_events(app_state, work, c))
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
@@ -161,10 +156,7 @@ def router(app_state: AppState) -> APIRouter:
         prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
         if len(prompts) != 1:
             raise ApiError(400, "prompt must be one string (batches are not supported)")
-        try:
-            model = app_state.slot.find(body.model)
-        except LocalthinkError as exc:
-            raise api_error(exc) from None
+        model = app_state.slot.find(body.model)
         work = TextRequest(model, prompts[0], body.params())
         events = await begin(request, app_state.gate, lambda c: text_events(app_state, work, c))
         head = {"id": f"cmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model.name}
