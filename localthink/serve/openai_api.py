@@ -131,12 +131,8 @@ def router(app_state: AppState) -> APIRouter:
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         head = {"id": reply_id, "created": created, "model": model.name}
         if body.stream:
-            usage = bool(body.stream_options and body.stream_options.include_usage)
-            return ReplyResponse(
-                _chat_chunks(events, head, usage, request.url.path),
-                app_state.gate.stopping,
-                media_type="text/event-stream",
-            )
+            chunk = {**head, "object": "chat.completion.chunk"}
+            return _stream(body, request, events, chunk, _chat_choice, app_state.gate.stopping)
         done = await collect(request, events)
         message = {"role": "assistant", "content": done.answer}
         if done.thinking:
@@ -161,12 +157,8 @@ def router(app_state: AppState) -> APIRouter:
         events = await begin(request, app_state.gate, lambda c: text_events(app_state, work, c))
         head = {"id": f"cmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model.name}
         if body.stream:
-            usage = bool(body.stream_options and body.stream_options.include_usage)
-            return ReplyResponse(
-                _text_chunks(events, head, usage, request.url.path),
-                app_state.gate.stopping,
-                media_type="text/event-stream",
-            )
+            chunk = {**head, "object": "text_completion"}
+            return _stream(body, request, events, chunk, _text_choice, app_state.gate.stopping)
         done = await collect(request, events)
         return {
             **head,
@@ -186,27 +178,35 @@ def router(app_state: AppState) -> APIRouter:
     return r
 
 
-async def _chat_chunks(
-    events: AsyncIterator[Event], head: dict, usage: bool, path: str
+def _chat_choice(text: dict, finish: str | None) -> dict:
+    return {"index": 0, "delta": text, "finish_reason": finish}
+
+
+def _text_choice(text: dict, finish: str | None) -> dict:
+    return {"index": 0, "text": text.get("content", ""), "logprobs": None, "finish_reason": finish}
+
+
+async def _chunks(
+    events: AsyncIterator[Event], chunk: dict, choice, usage: bool, path: str
 ) -> AsyncIterator[str]:
-    chunk = {**head, "object": "chat.completion.chunk"}
+    """SSE chunks of a reply: `choice` shapes a delta for chat or plain completions (a
+    plain completion has no thinking to send)."""
 
-    def delta(d: dict, finish: str | None = None, **extra) -> str:
-        return _sse(
-            {**chunk, "choices": [{"index": 0, "delta": d, "finish_reason": finish}], **extra}
-        )
+    def piece(delta: dict, finish: str | None = None, **extra) -> str:
+        return _sse({**chunk, "choices": [choice(delta, finish)], **extra})
 
-    yield delta({"role": "assistant", "content": ""})
+    if choice is _chat_choice:
+        yield piece({"role": "assistant", "content": ""})
     try:
         async with aclosing(events):
             async for event in events:
-                if isinstance(event, ThinkDelta):
-                    yield delta({"reasoning_content": event.text})
+                if isinstance(event, ThinkDelta) and choice is _chat_choice:
+                    yield piece({"reasoning_content": event.text})
                 elif isinstance(event, AnswerDelta):
-                    yield delta({"content": event.text})
+                    yield piece({"content": event.text})
                 elif isinstance(event, Done):
                     stats = event.stats
-                    yield delta({}, FINISH[stats.stop_reason], localthink=stats.to_dict())
+                    yield piece({}, FINISH[stats.stop_reason], localthink=stats.to_dict())
                     if usage:
                         yield _sse({**chunk, "choices": [], "usage": _usage(stats)})
     except LocalthinkError as exc:  # llama.cpp failed mid-reply: say so in the stream
@@ -214,25 +214,10 @@ async def _chat_chunks(
     yield _sse("[DONE]")
 
 
-async def _text_chunks(
-    events: AsyncIterator[Event], head: dict, usage: bool, path: str
-) -> AsyncIterator[str]:
-    chunk = {**head, "object": "text_completion"}
-
-    def piece(text: str, finish: str | None = None, **extra) -> str:
-        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
-        return _sse({**chunk, "choices": [choice], **extra})
-
-    try:
-        async with aclosing(events):
-            async for event in events:
-                if isinstance(event, AnswerDelta):
-                    yield piece(event.text)
-                elif isinstance(event, Done):
-                    stats = event.stats
-                    yield piece("", FINISH[stats.stop_reason], localthink=stats.to_dict())
-                    if usage:
-                        yield _sse({**chunk, "choices": [], "usage": _usage(stats)})
-    except LocalthinkError as exc:
-        yield _sse(error_body(path, api_error(exc)))
-    yield _sse("[DONE]")
+def _stream(body: Sampling, request: Request, events, chunk: dict, choice, stopping):
+    usage = bool(body.stream_options and body.stream_options.include_usage)
+    return ReplyResponse(
+        _chunks(events, chunk, choice, usage, request.url.path),
+        stopping,
+        media_type="text/event-stream",
+    )
