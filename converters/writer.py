@@ -12,7 +12,7 @@ import numpy as np
 
 from converters import checkpoint, gemma3, llama, probe, qwen2, qwen3
 from converters.checkpoint import ConversionError
-from converters.tokenizer import TokenizerData, read_tokenizer, write_tokenizer
+from converters.tokenizer import read_tokenizer, write_tokenizer
 
 MODULES = (llama, qwen2, qwen3, gemma3)
 ARCHITECTURES = {cls: module for module in MODULES for cls in module.HF_CLASSES}
@@ -52,8 +52,9 @@ def convert_checkpoint(
     """Write `dst` (through a temp file renamed at the end: never a partial GGUF).
 
     llama.cpp's pre-tokenizer is the one whose GGUF tokenizes the probe texts as transformers
-    does (converters/probe.py), proved again on the written file; none is a PreTokenizerError,
-    unless `pre` names one (--pre), when a difference goes to `warn` (stderr by default).
+    does (converters/probe.py), proved on the file being written before its weights are;
+    none is a PreTokenizerError, unless `pre` names one (--pre), when a difference goes to
+    `warn` (stderr by default).
     """
     from converters.fast_writer import FastGGUFWriter
 
@@ -71,68 +72,62 @@ def convert_checkpoint(
     config = getattr(module, "text_config", lambda c, where: c)(config, where)
     getattr(module, "check_config", llama.check_config)(config, where)
     tok = read_tokenizer(src, config["vocab_size"])
-    ref = probe.reference(src)
-    forced = pre
+    tensors = []
     name = config.get("_name_or_path")
+    name = name if isinstance(name, str) and name else src.name
     tmp = dst.with_name(dst.name + ".partial")
-    vocab_only = dst.with_name(dst.name + ".probe")  # beside dst: a full disk is named as dst's
+    writer = None
+
+    def layout(pre: str) -> None:
+        """tmp holds the whole file but its tensor data (see FastGGUFWriter.write_layout)."""
+        nonlocal writer
+        if writer is not None:
+            writer.close()
+        writer = FastGGUFWriter(str(tmp), module.ARCH)
+        writer.add_name(name)
+        writer.add_file_type({"f32": 0, "f16": 1, "bf16": 32}[outtype])
+        module.write_metadata(writer, config)
+        write_tokenizer(writer, tok, pre, think_template)
+        for gguf_name, array, raw_type in tensors:
+            writer.add_tensor(gguf_name, array, raw_dtype=raw_type)
+        writer.write_layout()
+
     try:
-        pre = probe.choose_pre(
-            tok,
-            ref,
-            vocab_only,
-            lambda path, pre: _write_vocab(path, module, config, tok, pre),
-            forced,
-            warn or _warn,
-        )
-        vocab_only.unlink()
-        w = FastGGUFWriter(str(tmp), module.ARCH)
-        w.add_name(name if isinstance(name, str) and name else src.name)
-        w.add_file_type({"f32": 0, "f16": 1, "bf16": 32}[outtype])
-        module.write_metadata(w, config)
-        write_tokenizer(w, tok, pre, think_template)
-        names = set()
-        mapped = (module.map_tensor(n, data, config) for n, data in checkpoint.read_tensors(src))
-        extra = getattr(module, "extra_tensors", llama.extra_tensors)(config)
-        for gguf_name, array in itertools.chain((m for m in mapped if m is not None), extra):
-            if gguf_name in names:
-                raise ConversionError(
-                    f"{src}: more than one tensor makes {gguf_name} "
-                    "(the same tensor in two *.safetensors files?)"
-                )
-            if gguf_name == "token_embd.weight":
-                _check_embedding(array.shape, config, where)
-            array, raw_type = _encode(array, outtype, gguf_name)
-            w.add_tensor(gguf_name, array, raw_dtype=raw_type)
-            names.add(gguf_name)
-        _check_complete(names, llama.required_tensors(config, module.LAYER))
-        w.write_header_to_file()
-        w.write_kv_data_to_file()
-        w.write_tensors_to_file()
-        w.close()
-        probe.prove(tmp, ref, forced)
+        tensors = _tensors(src, module, config, outtype, where)
+        guess = probe.first_guess(tok, pre)
+        layout(guess)
+        probe.settle(tmp, tok, src, guess, pre, warn or _warn, layout)
+        writer.write_tensor_data()
+        writer.close()
         os.replace(tmp, dst)
     except OSError as exc:
-        written = (tmp, vocab_only)
-        reading = exc.filename is not None and Path(exc.filename) not in written  # an input
+        reading = exc.filename is not None and Path(exc.filename) != tmp  # an input
         what = f"cannot read {exc.filename}" if reading else f"cannot write {dst}"
         raise ConversionError(f"{what} ({exc.strerror or exc})") from None
     finally:
+        if writer is not None:
+            writer.close()
         tmp.unlink(missing_ok=True)
-        vocab_only.unlink(missing_ok=True)
     return dst
 
 
-def _write_vocab(path: Path, module, config: dict, tok: TokenizerData, pre: str) -> None:
-    """A GGUF without weights, for the probe: llama.cpp loads its vocabulary alone."""
-    from converters.fast_writer import FastGGUFWriter
-
-    w = FastGGUFWriter(str(path), module.ARCH)
-    module.write_metadata(w, config)
-    write_tokenizer(w, tok, pre)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.close()
+def _tensors(src: Path, module, config: dict, outtype: str, where: str) -> list:
+    """(GGUF name, array, raw type) for every tensor, mapped, encoded and checked."""
+    out, names = [], set()
+    mapped = (module.map_tensor(n, data, config) for n, data in checkpoint.read_tensors(src))
+    extra = getattr(module, "extra_tensors", llama.extra_tensors)(config)
+    for gguf_name, array in itertools.chain((m for m in mapped if m is not None), extra):
+        if gguf_name in names:
+            raise ConversionError(
+                f"{src}: more than one tensor makes {gguf_name} "
+                "(the same tensor in two *.safetensors files?)"
+            )
+        if gguf_name == "token_embd.weight":
+            _check_embedding(array.shape, config, where)
+        out.append((gguf_name, *_encode(array, outtype, gguf_name)))
+        names.add(gguf_name)
+    _check_complete(names, llama.required_tensors(config, module.LAYER))
+    return out
 
 
 def _warn(message: str) -> None:

@@ -154,7 +154,13 @@ def run_recipe(path: Path) -> Path:
     export = recipe.get("export", {})
     f16 = work / f"{name}-{export.get('outtype', 'f16')}.gguf"
     if not f16.exists():
-        convert_checkpoint(student_dir, f16, export.get("outtype", "f16"), think_template=True)
+        convert_checkpoint(
+            student_dir,
+            f16,
+            export.get("outtype", "f16"),
+            think_template=True,
+            pre=export.get("pre"),  # as `distill convert --pre`: kept, a difference warned
+        )
     final = f16
     for qtype in export.get("quants", []):
         q = work / f"{name}-{qtype}.gguf"

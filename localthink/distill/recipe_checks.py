@@ -91,7 +91,7 @@ TABLES: dict[str, dict[str, Rule]] = {
         "lora_alpha": COUNT,
         "compile": FLAG,
     },
-    "export": {"outtype": _one_of(OUTTYPES), "quants": QUANTS},
+    "export": {"outtype": _one_of(OUTTYPES), "quants": QUANTS, "pre": TEXT},
     "eval": {
         "samples": COUNT,
         "limit": COUNT,

@@ -161,29 +161,65 @@ def test_a_pre_llama_cpp_does_not_know_is_one_line(tokenizers, tmp_path):
     assert "\n" not in str(e.value) and list(tmp_path.glob("*.gguf*")) == []
 
 
-def test_the_probe_picks_qwen2_for_a_qwen2_checkpoint_with_smollm2_tokenizer(tokenizers, tmp_path):
-    """SmolLM2's tokenizer.json guesses smollm, but transformers 5 runs a qwen2 checkpoint's
-    tokenizer with Qwen2's split pattern: the probe finds that. (Its cost is measured by
-    benchmarks/convert_probe.py, not here.)"""
-    from converters import probe, writer
+def test_the_probe_moves_past_the_first_guess_and_rewrites_the_layout(tokenizers, tmp_path):
+    """SmolLM2's tokenizer.json spells gpt-2, but transformers 5 runs a qwen2 checkpoint's
+    tokenizer with Qwen2's split pattern: the file written with the guess is found wrong, and
+    its layout is written again with qwen2 before the weights go in. (The probe's cost is
+    measured by benchmarks/convert_probe.py, not here.)"""
+    from converters import probe
     from converters.checkpoint import read_config
     from converters.tokenizer import read_tokenizer
 
-    _checkpoint("qwen2", tokenizers["smollm2"], tmp_path / "ckpt")
-    config = read_config(tmp_path / "ckpt")
-    module = writer._module_for(config, "config.json")
-    tok = read_tokenizer(tmp_path / "ckpt", config["vocab_size"])
-    ref = probe.reference(tmp_path / "ckpt")
-    pre = probe.choose_pre(
-        tok,
-        ref,
-        tmp_path / "v.gguf",
-        lambda path, name: writer._write_vocab(path, module, config, tok, name),
-        None,
-        print,
-    )
-    assert pre == "qwen2"  # what transformers 5 runs for a qwen2 checkpoint
-    probe.prove(tmp_path / "v.gguf", ref, None)  # no error: the written file agrees
+    ckpt = tmp_path / "ckpt"
+    _checkpoint("qwen2", tokenizers["smollm2"], ckpt)
+    tok = read_tokenizer(ckpt, read_config(ckpt)["vocab_size"])
+    assert probe.first_guess(tok, None) == "gpt-2"  # what the file says
+    path = convert_checkpoint(ckpt, tmp_path / "m.gguf", "f16")
+    assert _pre_of(path) == "qwen2"
+    assert probe.gguf_ids(path) == probe.reference(ckpt).ids
+    assert list(tmp_path.glob("*.partial")) == []
+
+
+def test_the_layout_loads_before_the_weights_and_the_file_is_gguf_pys(tmp_path):
+    """The probe loads the vocabulary of a file whose tensor data is not written yet; once
+    written, the file is byte for byte what gguf-py's own writer makes."""
+    import gguf
+    import numpy as np
+
+    from converters.fast_writer import FastGGUFWriter
+    from converters.probe import gguf_ids
+
+    rng = np.random.default_rng(0)
+    tensors = {"a": rng.random((3, 5), dtype=np.float32), "b": rng.random(7).astype(np.float16)}
+    tokens = ["<s>", "</s>", *"abcdefgh ", "ab", "cd"]
+
+    def fill(w) -> None:
+        w.add_uint32("llama.context_length", 64)
+        w.add_tokenizer_model("gpt2")
+        w.add_tokenizer_pre("gpt-2")
+        w.add_token_list(tokens)
+        w.add_token_types([3, 3, *[1] * (len(tokens) - 2)])
+        w.add_token_merges(["a b", "c d"])
+        w.add_eos_token_id(1)
+        for name, array in tensors.items():
+            w.add_tensor(name, array)
+
+    fast = FastGGUFWriter(str(tmp_path / "fast.gguf"), "llama")
+    fill(fast)
+    fast.write_layout()
+    layout_size = (tmp_path / "fast.gguf").stat().st_size
+    assert gguf_ids(tmp_path / "fast.gguf") is not None  # llama.cpp read the vocabulary
+    fast.write_tensor_data()
+    fast.close()
+    plain = gguf.GGUFWriter(str(tmp_path / "plain.gguf"), "llama")
+    fill(plain)
+    plain.write_header_to_file()
+    plain.write_kv_data_to_file()
+    plain.write_tensors_to_file()
+    plain.close()
+    written = (tmp_path / "fast.gguf").read_bytes()
+    assert written == (tmp_path / "plain.gguf").read_bytes()
+    assert layout_size == len(written)  # grown to its final size before the data
 
 
 @pytest.mark.parametrize(
@@ -219,18 +255,13 @@ def test_the_first_guess_is_read_from_the_structure(family, guess, tmp_path):
 
 
 def test_a_candidate_tried_by_key_override_tokenizes_as_a_file_with_that_name(tokenizers, tmp_path):
-    """The probe tries candidates on one weightless GGUF through llama.cpp's key overrides:
-    they must act as a file written with that name would."""
-    from converters import probe, writer
-    from converters.checkpoint import read_config
-    from converters.tokenizer import read_tokenizer
+    """The probe tries candidates on the file being written through llama.cpp's key
+    overrides: they must act as a file written with that name would."""
+    from converters import probe
 
     _checkpoint("qwen2", tokenizers["smollm2"], tmp_path / "ckpt")
-    config = read_config(tmp_path / "ckpt")
-    module = writer._module_for(config, "config.json")
-    tok = read_tokenizer(tmp_path / "ckpt", config["vocab_size"])
-    for pre in ("qwen2", "gpt-2"):
-        writer._write_vocab(tmp_path / f"{pre}.gguf", module, config, tok, pre)
+    for pre in ("qwen2", "gpt-2"):  # gpt-2 differs: converted anyway, with a warning
+        convert_checkpoint(tmp_path / "ckpt", tmp_path / f"{pre}.gguf", "f16", pre=pre, warn=print)
     as_qwen2, as_gpt2 = (probe.gguf_ids(tmp_path / f"{pre}.gguf") for pre in ("qwen2", "gpt-2"))
     assert as_qwen2 != as_gpt2  # the two names cut SmolLM2's vocabulary differently
     assert probe.gguf_ids(tmp_path / "qwen2.gguf", "gpt-2") == as_gpt2

@@ -63,6 +63,7 @@ def _fails_before_any_stage(tmp_path, text: str) -> str:
         ("[student]", "[export]\nquants = ['Q9']\n[student]", "[export] quants must be a list"),
         ("[student]", "[export]\noutttype = 'f16'\n[student]", "[export] has no outttype"),
         ("[student]", "[export]\nouttype = 'f8'\n[student]", "[export] outtype must be one of"),
+        ("[student]", "[export]\npre = 3\n[student]", "[export] pre must be text"),
         ("[student]", "[eval]\nagainst = ['nope']\n[student]", "[eval] against: unknown model"),
         ("[student]", "[eval]\nagainst = 'x'\n[student]", "[eval] against must be a list of"),
         ("[student]", "[bogus]\nx = 1\n[student]", "a recipe has no [bogus] (known: name,"),
@@ -111,6 +112,7 @@ lora = true
 [export]
 outtype = "bf16"
 quants = ["Q8_0", "q4_k_m"]
+pre = "qwen2"
 
 [eval]
 samples = 1
@@ -118,7 +120,7 @@ limit = 2
 against = ["smollm2-135m", "gguf:smollm2-135m", "openai:http://127.0.0.1:9/v1"]
 """
     recipe = load_recipe(_recipe(tmp_path, GOOD + extra))
-    assert recipe["export"]["quants"] == ["Q8_0", "q4_k_m"]
+    assert recipe["export"]["quants"] == ["Q8_0", "q4_k_m"] and recipe["export"]["pre"] == "qwen2"
 
 
 def test_every_train_setting_has_a_check():
