@@ -78,16 +78,18 @@ async def app_reply(opened, tokens: int) -> float:
             store=Store(Path(tmp) / "c.db"),
         )
         finished: list[float] = []
+        ended = asyncio.Event()
         drain = app.drain
 
         async def timed_drain() -> None:
-            # the clock stops inside the app, when the final figures are drawn, so the
-            # harness can poll slowly: a 5 ms poll loop took a share of the 2-core box's
-            # CPU that the app itself never spends (set before mount: the timer binds it)
+            # the clock stops inside the app, when the final figures are drawn, and the
+            # harness waits for that without polling: Pilot.pause lays out and repaints the
+            # whole screen each call, CPU the app itself never spends
             streaming = app.streaming is not None
             await drain()
             if streaming and app.streaming is None:  # this drain drew the end of the reply
                 finished.append(time.perf_counter())
+                ended.set()
 
         app.drain = timed_drain
         async with app.run_test(size=(120, 40)) as pilot:
@@ -96,13 +98,9 @@ async def app_reply(opened, tokens: int) -> float:
             app.query_one("#prompt").load_text(PROMPT)
             start = time.perf_counter()
             await pilot.press("enter")
-            while True:
-                await pilot.pause(0.1)
-                views = app.query(ReplyView)
-                if app.streaming is None and views and views.first().done and finished:
-                    last = finished[0]
-                    break
-            gen = views.first().done.stats.gen_tokens
+            await ended.wait()
+            last = finished[0]
+            gen = app.query_one(ReplyView).done.stats.gen_tokens
             app.opened = None  # keep the shared engine loaded for the next round
     return gen / (last - start)  # fresh conversation each round: the same one-turn prompt
 

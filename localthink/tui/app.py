@@ -199,6 +199,9 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         view.thinking.display = not self.hide_thinking
         log.scroll_end(animate=False)
         self.streaming = (view, message_id)
+        # a blinking cursor repaints the prompt twice a second, CPU the engine's threads
+        # wait for on a small machine; it stays on, still, while a reply streams
+        self.query_one(PromptInput).cursor_blink = False
         self.cancel.clear()
         self.generate(text, message_id)
         self.refresh_sidebar()
@@ -268,19 +271,20 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
                 await self.note_left_out(view)
             log = self.query_one("#log", VerticalScroll)
             at_bottom = log.scroll_y >= log.max_scroll_y - 1
-            await view.apply(events)
-            if at_bottom:
+            # scrolling repaints the whole log: only when the reply changed height
+            if await view.apply(events) and at_bottom:
                 log.scroll_end(animate=False)
         done = next((e for e in events if isinstance(e, Done)), None)
         if done is not None or error is not None:
             if error is not None:
-                view.fail(error)
+                await view.fail(error)
                 self.notify(error, severity="error")
             else:
                 bar = self.query_one(StatusBar)
                 bar.ctx_used = done.stats.prompt_tokens + done.stats.gen_tokens
                 bar.threads = done.stats.threads
             self.streaming = None
+            self.query_one(PromptInput).cursor_blink = True
             self.refresh_sidebar()
 
     def on_unmount(self) -> None:

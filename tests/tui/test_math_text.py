@@ -7,7 +7,7 @@ from textual.content import Content
 from textual.widgets import Markdown
 from textual.widgets.markdown import MarkdownBlock
 
-from localthink.engine.protocol import AnswerDelta
+from localthink.engine.protocol import AnswerDelta, Done, ReplyStats
 from localthink.store.db import StoredMessage
 from localthink.tui.widgets.math_text import math_parser
 from localthink.tui.widgets.reply import ReplyView
@@ -114,6 +114,11 @@ async def test_streamed_answer_shows_latex_as_typed_and_matches_the_stored_one()
         for k in range(0, len(pieces), 10):
             await live.apply([AnswerDelta(p) for p in pieces[k : k + 10]])
         await pilot.pause()
+        # while it streams, the paragraph being written shows as typed, outside the Markdown
+        assert live.tail.display and live.tail.text and ANSWER.endswith(live.tail.text)
+        await live.apply([Done("", ANSWER, ReplyStats())])
+        await pilot.pause()
+        assert not live.tail.display and live.tail.text == ""
         text = "\n".join(c.plain for c in shown(live))
         streamed = [c.plain for c in shown(live)], shown_code(live)
     assert r"\boxed{391}" in text and r"\( 17 \times 23 = 391 \)" in text

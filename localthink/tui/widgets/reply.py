@@ -10,12 +10,17 @@ from textual.widgets import Collapsible, Markdown, Static
 
 from localthink.engine.protocol import AnswerDelta, Done, Event, ReplyStats, ThinkDelta
 from localthink.store.db import StoredMessage
+from localthink.tui.widgets.live_text import LiveText
 from localthink.tui.widgets.math_text import math_parser
 
 now = time.monotonic  # module-level so snapshot tests can freeze the live timer
 
 STOP_WORDS = {"done": "done", "stopped": "stopped", "length": "length", "context": "context full"}
 NARROW = 44  # below this many columns a reply's thinking header takes its short form
+# While a reply streams, finished paragraphs go into the Markdown at most this often; the
+# paragraph being written shows as plain text until then (see LiveText: a Markdown append
+# lays out the whole screen, which on a 2-core machine slowed generation by a quarter).
+MARKDOWN_EVERY = 1.0
 
 
 def figures_text(stats: ReplyStats | dict, status: str = "") -> str:
@@ -63,7 +68,7 @@ class ThinkingBlock(Collapsible):
     """
 
     def __init__(self, text: str = "", title: str = "Thinking…", collapsed: bool = False) -> None:
-        self.body = Static(text, classes="thinking-text", markup=False)
+        self.body = LiveText(text, classes="thinking-text")
         super().__init__(self.body, title=title, collapsed=collapsed)
 
 
@@ -73,6 +78,7 @@ class ReplyView(Vertical):
     DEFAULT_CSS = """
     ReplyView { height: auto; margin: 0 0 1 0; padding: 0 1; }
     ReplyView > Markdown { margin: 0; padding: 0; }
+    ReplyView > .tail { margin: 0; padding: 0 1; }
     ReplyView > .figures { color: $text-muted; }
     ReplyView > .why { color: $warning; }
     """
@@ -100,6 +106,11 @@ class ReplyView(Vertical):
         self.thinking = ThinkingBlock(thinking, title, collapsed)
         parser = math_parser()  # one per reply: textual asks the factory on every append
         self.answer = Markdown(answer, parser_factory=lambda: parser)
+        self.tail = LiveText(classes="tail")  # streamed answer text not in the Markdown yet
+        self.tail.display = live
+        self.marked = len(answer)  # how much of answer_text the Markdown holds
+        self.marked_at = 0.0  # when it last took streamed text
+        self.grown_past_thinking = False  # the folding of the thinking block was drawn
         self.why = Static(why, classes="why", markup=False)
         self.why.display = bool(why)
         self.figures = Static(figures, classes="figures", markup=False)
@@ -125,12 +136,14 @@ class ReplyView(Vertical):
     def compose(self) -> ComposeResult:
         yield self.thinking
         yield self.answer
+        yield self.tail
         yield self.why
         yield self.figures
 
     def on_mount(self) -> None:
         if self.live:
-            self._timer = self.set_interval(0.1, self._tick)
+            # twice a second: a new title lays out the whole screen (see LiveText)
+            self._timer = self.set_interval(0.5, self._tick)
 
     def on_resize(self) -> None:
         if self.thought is not None:
@@ -147,11 +160,12 @@ class ReplyView(Vertical):
             if self.started is None:
                 self.thinking.title = "Reading the prompt…"
             else:
-                self.thinking.title = f"Thinking… {now() - self.started:.1f} s"
+                self.thinking.title = f"Thinking… {now() - self.started:.0f} s"
 
-    async def apply(self, events: list[Event]) -> None:
-        """Render a batch of events (the app drains them from the worker ~10 times a second)."""
-        thinking_changed, answer = False, []
+    async def apply(self, events: list[Event]) -> bool:
+        """Render a batch of events (the app drains them from the worker ~10 times a second);
+        True when the reply's height may have changed."""
+        thinking_changed, answer, done = False, [], None
         if self.started is None and events and not isinstance(events[0], Done):
             self.started = now()
             self._tick()
@@ -164,12 +178,42 @@ class ReplyView(Vertical):
                     self._end_thinking()
                 answer.append(event.text)
             elif isinstance(event, Done):
-                self.finish(event)
+                done = event  # the last event: drawn after the text that came with it
+        grew = self.think_seconds is not None and not self.grown_past_thinking
+        self.grown_past_thinking = self.think_seconds is not None
         if thinking_changed:
-            self.thinking.body.update("".join(self.thinking_parts))
+            grew |= self.thinking.body.set_text("".join(self.thinking_parts))
         if answer:
             self.answer_text += "".join(answer)
-            await self.answer.append("".join(answer))
+            grew |= await self._stream_answer()
+        if done is not None:
+            await self._end_answer()
+            self.finish(done)
+            grew = True
+        return grew
+
+    async def _stream_answer(self) -> bool:
+        """Finished paragraphs into the Markdown (once a second at most), the rest plain;
+        True when that took a layout."""
+        tail = self.answer_text[self.marked :]
+        cut = tail.rfind("\n\n")
+        marked = cut >= 0 and now() - self.marked_at >= MARKDOWN_EVERY
+        if marked:
+            self.marked_at = now()
+            self.marked += cut + 2
+            await self.answer.append(tail[: cut + 2])
+            tail = tail[cut + 2 :]
+        return self.tail.set_text(tail) or marked
+
+    async def _end_answer(self) -> None:
+        """The reply is over: all of the answer as Markdown, no plain tail."""
+        rest = self.answer_text[self.marked :]
+        self.marked = len(self.answer_text)
+        if rest:
+            await self.answer.append(rest)
+        self.tail.set_text("")
+        self.tail.display = False
+        self.thinking.body.settle()
 
     def _end_thinking(self) -> None:
         # the closing tag's tokens end thinking for the engine; its first answer text comes
@@ -195,6 +239,7 @@ class ReplyView(Vertical):
         self.why.display = bool(why)
         self.figures.update(figures_text(s, status))
 
-    def fail(self, message: str) -> None:
+    async def fail(self, message: str) -> None:
+        await self._end_answer()
         self.live = False
         self.figures.update(f"error: {message}")

@@ -1,0 +1,47 @@
+"""Streamed text reserves its rows in steps, so most frames repaint it without a layout."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+
+from localthink.tui.widgets.live_text import STEP, LiveText
+
+
+class LiveApp(App):
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield LiveText(id="live")
+
+
+async def test_rows_are_reserved_in_steps_and_given_back_when_settled():
+    app = LiveApp()
+    async with app.run_test(size=(40, 30)) as pilot:
+        await pilot.pause()
+        live = app.query_one(LiveText)
+        laid_out, text = [], ""
+        for i in range(40):  # 40 short lines, one a frame
+            text += f"line {i}\n" if i < 39 else f"line {i}"
+            laid_out.append(live.set_text(text))
+            await pilot.pause()
+            assert live.size.height % STEP == 0 and live.size.height >= i + 1
+        # one layout per STEP lines (and the first), every other frame a repaint alone
+        assert sum(laid_out) == -(-40 // STEP)
+        assert live.reserved == live.size.height == -(-40 // STEP) * STEP
+        live.settle()
+        await pilot.pause()
+        assert live.reserved == 0 and live.size.height == 40
+
+
+async def test_a_narrower_window_measures_again():
+    app = LiveApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        live = app.query_one(LiveText)
+        live.set_text("word " * 40)  # 200 characters: 4 rows at 58 columns
+        await pilot.pause()
+        wide = live.reserved
+        await pilot.resize_terminal(20, 30)
+        await pilot.pause()
+        assert live.reserved > wide  # 11 rows at 18 columns: a second step
+        assert live.size.height == live.reserved
