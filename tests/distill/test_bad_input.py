@@ -4,6 +4,7 @@ no traceback, and nothing already written (tasks, paid teacher traces, a checkpo
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -161,7 +162,8 @@ def test_train_into_a_read_only_folder_is_refused_before_any_step(tmp_path, smol
     sft.write_text(sft_lines(2))
     script = f"""
         mount -t tmpfs -o ro,size=1m tmpfs {ro}
-        python -m localthink distill train {sft} --student {smollm2_path} -o {ro}/st --max-steps 1
+        {sys.executable} -m localthink distill train {sft} --student {smollm2_path} \
+            -o {ro}/st --max-steps 1
     """
     r = on_small_disk(script)
     one_line_error(r, f"{ro}/st: cannot write there (Read-only file system)")
