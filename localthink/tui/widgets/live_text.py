@@ -24,11 +24,13 @@ class LiveText(Static):
         super().__init__(text, markup=False, **kwargs)
         self.text = text
         self.reserved = 0  # rows held for the text while it streams; 0: its own height
+        self.streaming = False  # set_text was called and settle was not (yet)
         self._width = 0
 
     def set_text(self, text: str) -> bool:
         """Show `text`; True when that took a layout (the widget grew or shrank)."""
         self.text = text
+        self.streaming = True
         width = self.content_region.width
         if not width:  # not laid out yet (or hidden): nothing to reserve against
             self.update(text)
@@ -44,11 +46,14 @@ class LiveText(Static):
     def settle(self) -> None:
         """Back to the text's own height (the reply ended, or the width changed)."""
         self.reserved = 0
+        self.streaming = False
         self.styles.height = "auto"
         self.update(self.text)
 
     def on_resize(self) -> None:
+        # the first size (text may have come before it) or a new width: measure again, so
+        # what is reserved never depends on when frames fell
         width, self._width = self._width, self.content_region.width
-        if self.reserved and width != self._width:  # rows per line changed: measure again
+        if self.streaming and width != self._width:
             self.reserved = 0
             self.set_text(self.text)
