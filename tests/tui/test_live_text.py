@@ -45,3 +45,46 @@ async def test_a_narrower_window_measures_again():
         await pilot.pause()
         assert live.reserved > wide  # 11 rows at 18 columns: a second step
         assert live.size.height == live.reserved
+
+
+def _shown(live: LiveText) -> str:
+    """The text on screen, piece by piece (a piece boundary is a line break)."""
+    return "\n".join(str(piece.content) for piece in live.query_children())
+
+
+async def test_finished_lines_freeze_so_a_frame_redraws_only_the_last_ones():
+    from localthink.tui.widgets.live_text import FREEZE
+
+    app = LiveApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        live = app.query_one(LiveText)
+        text = ""
+        for i in range(120):  # ~5,000 characters of thinking, a line at a time
+            text += f"step {i}: the quick brown fox weighs 17 times 23 again.\n"
+            live.set_text(text)
+            await pilot.pause()
+            assert len(live.live.content) <= FREEZE  # what a frame redraws stays short
+        assert len(live.query_children()) > 2 and _shown(live) == text
+        live.settle()
+        await pilot.pause()
+        assert len(live.query_children()) == 1 and str(live.live.content) == text
+        natural = live.live.visual.get_height(live.live.styles, live.live.content_region.width)
+        assert live.size.height == natural >= 120  # its own height, nothing reserved
+
+
+async def test_one_long_paragraph_freezes_at_spaces_and_is_joined_at_the_end():
+    app = LiveApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        live = app.query_one(LiveText)
+        text = ""
+        for _ in range(60):
+            text += "a long paragraph with no line break in it at all "
+            live.set_text(text)
+            await pilot.pause()
+        pieces = [str(p.content) for p in live.query_children()]
+        assert len(pieces) > 1 and "".join(pieces) == text  # cut at spaces, nothing lost
+        live.settle()
+        await pilot.pause()
+        assert [str(p.content) for p in live.query_children()] == [text]

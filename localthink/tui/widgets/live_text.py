@@ -1,4 +1,4 @@
-"""Text that grows while a reply streams, without laying out the whole screen each frame.
+"""Text that grows while a reply streams, at a cost per frame that does not grow with it.
 
 A Static's update asks for a layout, and Textual answers a layout request by arranging every
 widget on the screen again. At 10 frames a second that was most of the chat window's CPU
@@ -6,54 +6,92 @@ widget on the screen again. At 10 frames a second that was most of the chat wind
 threads, which meet at a barrier many times per token, waited for it: with the engine at 2
 threads the app made 0.75 of `ask`'s tokens/s, and 0.99 when it drew nothing until the end.
 
-So this widget reserves its height in steps of STEP rows and lays out only when its text
-outgrows them; every other frame repaints it alone. `settle()` gives back the exact height.
-Written by hand: Textual has no widget that grows without a layout (its Log scrolls inside
-a fixed height instead, which would nest a scroll area in the chat's own).
+So the live part reserves its height in steps of STEP rows and lays out only when its text
+outgrows them; every other frame repaints it alone. And since a repaint wraps all of its
+text again (1 ms for 500 characters, 10 ms for 8,000: a long thinking trace), finished
+lines are moved into frozen pieces above it, which are never drawn again while the text
+grows. `settle()` joins the pieces and gives back the exact height. Written by hand:
+Textual has no widget that grows without a layout (its Log scrolls inside a fixed height
+instead, which would nest a scroll area in the chat's own).
 """
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
 STEP = 6  # rows reserved at a time: ~1 layout per 6 lines of text instead of one a frame
+FREEZE = 1200  # characters the live part holds before its finished lines are frozen
+KEEP = 300  # ... of which the last ones stay live
 
 
-class LiveText(Static):
+class LiveText(Vertical):
+    DEFAULT_CSS = """
+    LiveText { height: auto; }
+    LiveText > Static { height: auto; }
+    """
+
     def __init__(self, text: str = "", **kwargs) -> None:
-        super().__init__(text, markup=False, **kwargs)
+        super().__init__(**kwargs)
         self.text = text
-        self.reserved = 0  # rows held for the text while it streams; 0: its own height
+        self.live = Static(text, markup=False)
+        self.frozen = 0  # characters of `text` held by the frozen pieces
+        self.reserved = 0  # rows held for the live part while it streams; 0: its own height
         self.streaming = False  # set_text was called and settle was not (yet)
         self._width = 0
 
+    def compose(self) -> ComposeResult:
+        yield self.live
+
     def set_text(self, text: str) -> bool:
-        """Show `text`; True when that took a layout (the widget grew or shrank)."""
+        """Show `text` (the text so far: it only grows); True when that took a layout."""
         self.text = text
         self.streaming = True
-        width = self.content_region.width
-        if not width:  # not laid out yet (or hidden): nothing to reserve against
-            self.update(text)
+        froze = self._freeze()
+        part = text[self.frozen :]
+        width = self.live.content_region.width
+        if not width:  # not laid out yet (or hidden): measured at the first layout
+            self.live.update(part)
             return True
-        self.update(text, layout=False)  # the new visual, measured below before a layout
-        rows = self.visual.get_height(self.styles, width) if text else 0
-        if rows <= self.reserved:
+        self.live.update(part, layout=False)  # the new visual, measured before a layout
+        rows = self.live.visual.get_height(self.live.styles, width) if part else 0
+        if rows <= self.reserved and not froze:
             return False
         self.reserved = -(-rows // STEP) * STEP
-        self.styles.height = self.reserved  # a layout, once per STEP rows
+        self.live.styles.height = self.reserved  # a layout, once per STEP rows
+        return True
+
+    def _freeze(self) -> bool:
+        """Move the live part's finished lines into a piece of their own, once it is long."""
+        part = self.text[self.frozen :]
+        if len(part) <= FREEZE:
+            return False
+        cut = part.rfind("\n", 0, len(part) - KEEP)
+        if cut >= 0:  # the newline goes with neither: the two pieces break the line there
+            piece, self.frozen = part[:cut], self.frozen + cut + 1
+        else:  # one long paragraph: cut at a space (a line break until settle joins them)
+            cut = part.rfind(" ", 0, len(part) - KEEP)
+            if cut < 0:
+                return False
+            piece, self.frozen = part[: cut + 1], self.frozen + cut + 1
+        self.mount(Static(piece, markup=False), before=self.live)
         return True
 
     def settle(self) -> None:
-        """Back to the text's own height (the reply ended, or the width changed)."""
-        self.reserved = 0
+        """One piece of the text's own height again (the reply ended)."""
         self.streaming = False
-        self.styles.height = "auto"
-        self.update(self.text)
+        self.reserved = self.frozen = 0
+        for piece in self.query_children(Static):
+            if piece is not self.live:
+                piece.remove()
+        self.live.styles.height = "auto"
+        self.live.update(self.text)
 
     def on_resize(self) -> None:
         # the first size (text may have come before it) or a new width: measure again, so
         # what is reserved never depends on when frames fell
-        width, self._width = self._width, self.content_region.width
+        width, self._width = self._width, self.live.content_region.width
         if self.streaming and width != self._width:
             self.reserved = 0
             self.set_text(self.text)
