@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -49,3 +50,11 @@ def on_small_disk(script: str, env=None, timeout=300):
         text=True,
         timeout=timeout,
     )
+
+
+def as_from_a_terminal() -> None:
+    """Ctrl+C reaches the child as it would from a user's terminal. In the full suite under
+    CI the pull ignored SIGINT and ran on (an ignored or blocked SIGINT is inherited by
+    children; a job started in the background ignores it), so both are undone."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

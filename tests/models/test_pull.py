@@ -14,7 +14,7 @@ import pytest
 from localthink.config import paths
 from localthink.errors import LocalthinkError
 from tests.hub_server import HubFile, StandInHub
-from tests.run_cli import localthink
+from tests.run_cli import as_from_a_terminal, localthink
 
 REPO, FILE = "localthink-test/tiny-GGUF", "tiny-Q4_1.gguf"
 
@@ -61,14 +61,6 @@ def test_pull_then_ask_by_name_works_offline(env, hub, smollm2_path):
     r = localthink("ask", "--model", "tiny", "--max-tokens", "8", "--json", "Say hi", env=offline)
     assert r.returncode == 0, r.stderr
     assert '"model": "tiny"' in r.stdout
-
-
-def as_from_a_terminal() -> None:
-    """Ctrl+C reaches the child as it would from a user's terminal. In the full suite under
-    CI the pull ignored SIGINT and ran on (an ignored or blocked SIGINT is inherited by
-    children; a job started in the background ignores it), so both are undone."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def test_interrupted_pull_resumes_without_refetching(env, hub, smollm2_path):
