@@ -47,6 +47,18 @@ async def test_a_narrower_window_measures_again():
         assert live.size.height == live.reserved
 
 
+async def _stream(pilot, pieces):
+    """Feed the app's LiveText a growing text, a frame per piece; checks after each."""
+    await pilot.pause()
+    live = pilot.app.query_one(LiveText)
+    text = ""
+    for piece in pieces:
+        text += piece
+        live.set_text(text)
+        await pilot.pause()
+        yield live
+
+
 def _shown(live: LiveText) -> str:
     """The text on screen, piece by piece (a piece boundary is a line break)."""
     return "\n".join(str(piece.content) for piece in live.query_children())
@@ -56,14 +68,10 @@ async def test_finished_lines_freeze_so_a_frame_redraws_only_the_last_ones():
     from localthink.tui.widgets.live_text import FREEZE
 
     app = LiveApp()
+    lines = [f"step {i}: the quick brown fox weighs 17 times 23 again.\n" for i in range(120)]
+    text = "".join(lines)  # ~5,000 characters of thinking, a line at a time
     async with app.run_test(size=(60, 30)) as pilot:
-        await pilot.pause()
-        live = app.query_one(LiveText)
-        text = ""
-        for i in range(120):  # ~5,000 characters of thinking, a line at a time
-            text += f"step {i}: the quick brown fox weighs 17 times 23 again.\n"
-            live.set_text(text)
-            await pilot.pause()
+        async for live in _stream(pilot, lines):
             assert len(live.live.content) <= FREEZE  # what a frame redraws stays short
         assert len(live.query_children()) > 2 and _shown(live) == text
         live.settle()
@@ -75,14 +83,12 @@ async def test_finished_lines_freeze_so_a_frame_redraws_only_the_last_ones():
 
 async def test_one_long_paragraph_freezes_at_spaces_and_is_joined_at_the_end():
     app = LiveApp()
+    words = ["a long paragraph with no line break in it at all "] * 60
+    text = "".join(words)
     async with app.run_test(size=(60, 30)) as pilot:
-        await pilot.pause()
+        async for _ in _stream(pilot, words):
+            pass
         live = app.query_one(LiveText)
-        text = ""
-        for _ in range(60):
-            text += "a long paragraph with no line break in it at all "
-            live.set_text(text)
-            await pilot.pause()
         pieces = [str(p.content) for p in live.query_children()]
         assert len(pieces) > 1 and "".join(pieces) == text  # cut at spaces, nothing lost
         live.settle()

@@ -211,7 +211,8 @@ class ReplyView(Vertical):
         self.marked = len(self.answer_text)
         if rest:
             await self.answer.append(rest)
-        self.tail.set_text("")
+        self.tail.text = ""
+        self.tail.settle()  # frozen pieces go too
         self.tail.display = False
         self.thinking.body.settle()
 
