@@ -66,6 +66,8 @@ def first_frame_seconds(home: str) -> float:
 
 
 async def app_reply(opened, tokens: int) -> float:
+    from textual import events
+
     from localthink.engine.protocol import SamplingParams
     from localthink.store.db import Store
     from localthink.tui.app import ChatApp
@@ -96,8 +98,14 @@ async def app_reply(opened, tokens: int) -> float:
             while app.session is None:
                 await pilot.pause(0.01)
             app.query_one("#prompt").load_text(PROMPT)
+            # a user types the question after the window is up: what startup left to draw
+            # (the footer's keys, the chat list) and the typed text are done before Enter
+            await pilot.pause(0.5)
             start = time.perf_counter()
-            await pilot.press("enter")
+            # Enter as a terminal's driver posts it, and nothing more: Pilot.press then
+            # waits for the app to be idle, polling CPU time and messaging every widget on
+            # the screen while the reply streams, work of the harness and not of the app
+            app.post_message(events.Key("enter", "\r"))
             await ended.wait()
             last = finished[0]
             gen = app.query_one(ReplyView).done.stats.gen_tokens

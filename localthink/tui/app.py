@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Callable, Iterable
 
@@ -109,6 +110,13 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         self.query_one(StatusBar).budget = budget_label(self.chat_params())
         self.set_interval(DRAIN_INTERVAL, self.drain)
         self.load_model(self.model_spec)
+        self.call_after_refresh(self._freeze_startup_objects)
+
+    def _freeze_startup_objects(self) -> None:
+        """Keep what startup made (modules, styles, the first screen) out of the garbage
+        collector's full passes: on a 2-core machine one of them took 160-200 ms in the
+        middle of a reply, a stall of the window and of llama.cpp's threads beside it."""
+        gc.freeze()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -191,20 +199,24 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
             if add_user and not prompt.text:
                 prompt.text = text
             return
+        # The model starts before the question and the reply are on screen: mounting them
+        # takes ~0.2 s of a 2-core machine, time the engine would otherwise wait out. Events
+        # wait in the buffer until the reply is mounted (see _drain).
+        view = ReplyView()
+        self.streaming = (view, message_id)
+        self.cancel.clear()
+        self.generate(text, message_id)
         log = self.query_one("#log", VerticalScroll)
         if add_user:
             await log.mount(UserMessage(text, self.question_id))
-        view = ReplyView()
         await log.mount(view)
         view.thinking.display = not self.hide_thinking
         log.scroll_end(animate=False)
-        self.streaming = (view, message_id)
         # a blinking cursor repaints the prompt twice a second, CPU the engine's threads
         # wait for on a small machine; it stays on, still, while a reply streams
         self.query_one(PromptInput).cursor_blink = False
-        self.cancel.clear()
-        self.generate(text, message_id)
         self.refresh_sidebar()
+        await self.drain()  # what came while the reply was mounted
 
     async def _store_question(self, text: str, add_user: bool) -> int:
         """The question and an empty 'streaming' reply row; returns the reply's id."""
@@ -264,6 +276,8 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         if self.streaming is None:
             return
         view, message_id = self.streaming
+        if not view.is_mounted:  # ask() is still putting it on screen; it drains after
+            return
         events, error = self.buffer.take()
         if events:
             if not view.live_notes_done:

@@ -82,3 +82,43 @@ async def test_a_search_with_no_match_says_so(tmp_path):
         await pilot.press(*["backspace"] * 7)
         await settle(pilot, lambda: listed(app) == ["Rivers of Europe"])
         assert not note.display
+
+
+async def test_a_question_keeps_the_sidebar_items_and_highlights_its_chat(tmp_path):
+    """The list is shown again when a reply starts and ends; the items already there stay
+    (mounting one per chat each time cost the engine CPU), a new chat and one asked in go
+    to the top, and the chat on screen is the highlighted one."""
+    store = Store(tmp_path / "c.db")
+    for title in ("Oldest chat", "Middle chat", "Newest chat"):
+        store.new_conversation(title, "scripted-r1")
+    app = ChatApp(opener=scripted_opener(ScriptedEngine(THINK + ANSWER)), store=store)
+
+    def items():
+        return list(app.query(ConversationItem))
+
+    def highlighted():
+        return [i.conversation.title for i in items() if i.highlighted]
+
+    async def ask(text):
+        app.query_one("#prompt").load_text(text)
+        app.query_one("#prompt").focus()
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.streaming is None and listed(app)[0] == want)
+        await pilot.pause(0.1)
+
+    async with app.run_test(size=(110, 30)) as pilot:
+        await settle(pilot, lambda: app.session is not None and len(items()) == 3)
+        before = {i.conversation.title: i for i in items()}
+        want = "Why is the sky blue?"
+        await ask(want)
+        assert listed(app) == [want, "Newest chat", "Middle chat", "Oldest chat"]
+        assert all(before[t] is i for t, i in zip(listed(app)[1:], items()[1:]))
+        assert highlighted() == [want]
+
+        await pilot.click(ConversationItem, offset=(2, 3))  # the fourth: "Oldest chat"
+        await settle(pilot, lambda: app.conversation_id == before["Oldest chat"].conversation.id)
+        want = "Oldest chat"
+        await ask("And at sunset?")
+        assert listed(app) == ["Oldest chat", "Why is the sky blue?", "Newest chat", "Middle chat"]
+        assert items()[0] is before["Oldest chat"]
+        assert highlighted() == ["Oldest chat"]

@@ -61,12 +61,43 @@ class Sidebar(Vertical):
         note.update(f"No chat mentions {search!r}." if search and not conversations else "")
         note.display = bool(search and not conversations)
         lv = self.query_one(ListView)
-        lv.clear()
-        items = [ConversationItem(c) for c in conversations]
-        lv.extend(items)
+        items = self._reuse(lv, conversations)
+        if items is None:  # another order (a search): build the list again
+            lv.clear()
+            items = [ConversationItem(c) for c in conversations]
+            lv.extend(items)
         for i, item in enumerate(items):
             if item.conversation.id == current:
                 lv.index = i
+
+    def _reuse(self, lv: ListView, conversations: list[Conversation]) -> list | None:
+        """Keep the items already shown when the list only gained chats or moved some to
+        the top (a new chat, a question in an older one): the app shows the list again
+        when a reply starts and ends, and mounting an item per chat each time cost the
+        engine's threads tens of milliseconds of a 2-core machine. None: rebuild."""
+        old = list(lv.query_children(ConversationItem))
+        wanted = [c.id for c in conversations]
+        for top in range(min(len(wanted), 4) + 1):  # chats at the top that are new or moved
+            below = set(wanted[top:])
+            if [i.conversation.id for i in old if i.conversation.id in below] == wanted[top:]:
+                break
+        else:
+            return None
+        by_id = {i.conversation.id: i for i in old}
+        if len(set(wanted) & {i.conversation.id for i in old}) < len(old):
+            return None  # a chat went (deleted): its removal would shift the highlight
+        for c in reversed(conversations[:top]):
+            if c.id in by_id:
+                lv.move_child(by_id[c.id], before=0)
+            else:
+                by_id[c.id] = ConversationItem(c)
+                lv.insert(0, [by_id[c.id]])
+        items = [by_id[c.id] for c in conversations]
+        for item, c in zip(items, conversations):
+            if item.conversation.title != c.title:
+                item.query_one(Label).update(c.title)
+            item.conversation = c
+        return items
 
     def highlighted_id(self) -> int | None:
         item = self.query_one(ListView).highlighted_child
