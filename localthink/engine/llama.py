@@ -126,6 +126,7 @@ class LlamaEngine:
             n_ctx=self.n_ctx,
             backend=gpu_backend() if self._gpu_layers else "CPU",
             template_source="gguf" if self.template.from_gguf else "fallback (ChatML)",
+            cpu_threads=self.tuner.most,
         )
 
     def _load(self, options: LoadOptions):

@@ -121,6 +121,7 @@ class ModelInfo:
     backend: str = "CPU"
     template_source: str = "gguf"
     extra: dict = field(default_factory=dict)
+    cpu_threads: int = 0  # the most CPU threads generation may use (0: not known)
 
 
 class Engine(Protocol):

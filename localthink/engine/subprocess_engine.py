@@ -4,7 +4,8 @@ Inside one process the UI thread and the generation thread share the GIL: every
 ctypes call llama-cpp-python makes per token waits while Textual lays out and
 renders, and generation ran ~20 % slower in the app than in `localthink ask`
 (benchmarks/tui_startup.py). A child process has its own interpreter, so the
-UI cannot slow generation. Events cross a pipe as pickled dataclasses.
+UI cannot slow generation. Events cross a pipe as pickled dataclasses, in batches (see
+BATCH_SECONDS).
 """
 
 from __future__ import annotations
@@ -14,12 +15,35 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 from localthink.engine.protocol import Event, LoadOptions, Message, SamplingParams, ThinkTags
 from localthink.errors import GenerationError, LocalthinkError
+
+# Events leave the child at most this often (the first at once, the last with the end): a
+# message per token woke the window's process per token, and on a 2-core machine each
+# wake-up took a core from llama.cpp's threads (the app's median token was 5-8 % slower
+# than ask's). The window draws 10 times a second, so nothing shows later.
+BATCH_SECONDS = 0.05
+
+
+def batched(
+    events: Iterator[Event], seconds: float = BATCH_SECONDS, clock=time.monotonic
+) -> Iterator[list[Event]]:
+    """The events in lists: the first alone, then what came in each `seconds`."""
+    batch: list[Event] = []
+    sent = None
+    for event in events:
+        batch.append(event)
+        now = clock()
+        if sent is None or now - sent >= seconds:
+            yield batch
+            batch, sent = [], now
+    if batch:
+        yield batch
 
 
 def _serve(conn, cancel, path: str, options, tags: ThinkTags, name: str | None) -> None:
@@ -42,8 +66,8 @@ def _serve(conn, cancel, path: str, options, tags: ThinkTags, name: str | None) 
             if request[0] in ("stream", "complete"):
                 try:
                     generate = getattr(engine, request[0])
-                    for event in generate(request[1], request[2], cancel):
-                        conn.send(("event", event))
+                    for batch in batched(generate(request[1], request[2], cancel)):
+                        conn.send(("events", batch))
                     conn.send(("end",))
                 except LocalthinkError as exc:
                     conn.send(("error", exc))
@@ -137,7 +161,7 @@ class SubprocessEngine:
                     if message[0] == "end":
                         finished = True
                         return
-                    yield message[1]
+                    yield from message[1]
             except LocalthinkError:
                 finished = True
                 raise

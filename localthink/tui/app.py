@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import threading
 from collections.abc import Callable, Iterable
 
@@ -16,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from localthink.chat import OpenedModel, Session
-from localthink.engine.protocol import Done, SamplingParams
+from localthink.engine.protocol import Done, ModelInfo, SamplingParams
 from localthink.errors import LocalthinkError, StoreError
 from localthink.store.db import Store, open_store
 from localthink.tui.actions import KEYS, ChatActions, budget_label
@@ -31,12 +32,23 @@ from localthink.tui.widgets.status import StatusBar
 
 Opener = Callable[[str | None], OpenedModel]
 
-# How often streamed text reaches the screen: at 100 tok/s, ten tokens a frame. Each frame
-# is a layout and a repaint; 10 a second instead of 20 cut the UI process's CPU from ~30 %
-# to ~24 % of a core, which on a 2-core laptop is CPU llama.cpp can use instead. The first
-# event and the end of a reply do not wait for the timer (see Wake).
+# How often streamed text reaches the screen: at 100 tok/s, ten tokens a frame. The first
+# event and the end of a reply do not wait for the timer (see Wake). Where llama.cpp's
+# threads hold every CPU the window could use, each frame holds up the token being computed
+# (by 5-9 ms on a 2-core machine, ~3 ms of drawing), so the window draws half as often.
 DRAIN_INTERVAL = 1 / 10
+DRAIN_INTERVAL_CORES_HELD = 1 / 5
 FOOTER_ACTIONS = ("stop", "new_chat", "pick_model", "help", "quit")
+
+
+def frame_interval(info: ModelInfo, cpus: int | None = None) -> float:
+    """Seconds between frames of a streaming reply: longer when generation on the CPU may
+    use as many threads as this process has CPUs, leaving the window none of its own."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        cpus = cpus or os.cpu_count() or 1
+    held = info.backend == "CPU" and info.cpu_threads >= cpus
+    return DRAIN_INTERVAL_CORES_HELD if held else DRAIN_INTERVAL
 
 
 class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
@@ -108,7 +120,7 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         self.query_one(EmptyState).describe(self.model_spec or "default model", loaded=False)
         self.query_one(PromptInput).focus()
         self.query_one(StatusBar).budget = budget_label(self.chat_params())
-        self.set_interval(DRAIN_INTERVAL, self.drain)
+        self._drain_timer = self.set_interval(DRAIN_INTERVAL, self.drain)
         self.load_model(self.model_spec)
         self.call_after_refresh(self._freeze_startup_objects)
 
@@ -153,6 +165,8 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         )
         if self.query("#empty"):
             self.query_one(EmptyState).describe(info.name, loaded=True)
+        self._drain_timer.stop()
+        self._drain_timer = self.set_interval(frame_interval(info), self.drain)
         self.session = self._session_for_current()
         if opened.warning:
             self.notify(opened.warning, title="Memory", severity="warning", timeout=10)
@@ -207,10 +221,9 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         self.cancel.clear()
         self.generate(text, message_id)
         log = self.query_one("#log", VerticalScroll)
-        if add_user:
-            await log.mount(UserMessage(text, self.question_id))
-        await log.mount(view)
         view.thinking.display = not self.hide_thinking
+        with self.batch_update():  # one layout for both
+            await log.mount_all([UserMessage(text, self.question_id), view] if add_user else [view])
         log.scroll_end(animate=False)
         # a blinking cursor repaints the prompt twice a second, CPU the engine's threads
         # wait for on a small machine; it stays on, still, while a reply streams

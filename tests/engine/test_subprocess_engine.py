@@ -89,3 +89,21 @@ def test_child_killed_while_idle_is_a_generation_error_on_the_next_question(smol
             engine.count_tokens("Hi")
     finally:
         engine.close()
+
+
+def test_events_leave_the_child_in_batches_the_first_at_once():
+    """A message per token woke the window's process per token; now the first event goes
+    alone (the first token shows at once), then what came in each interval, then the rest."""
+    from localthink.engine.subprocess_engine import batched
+
+    now = [0.0]
+    times = [0.0, 0.01, 0.02, 0.04, 0.06, 0.07, 0.20, 0.21]  # when each event was made
+
+    def events():
+        for i, t in enumerate(times):
+            now[0] = t
+            yield AnswerDelta(str(i))
+
+    batches = [[e.text for e in b] for b in batched(events(), 0.05, clock=lambda: now[0])]
+    assert batches == [["0"], ["1", "2", "3", "4"], ["5", "6"], ["7"]]
+    assert list(batched(iter([]), 0.05)) == []

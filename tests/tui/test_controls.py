@@ -112,7 +112,7 @@ async def test_a_question_keeps_the_sidebar_items_and_highlights_its_chat(tmp_pa
         want = "Why is the sky blue?"
         await ask(want)
         assert listed(app) == [want, "Newest chat", "Middle chat", "Oldest chat"]
-        assert all(before[t] is i for t, i in zip(listed(app)[1:], items()[1:]))
+        assert all(before[t] is i for t, i in zip(listed(app)[1:], items()[1:], strict=True))
         assert highlighted() == [want]
 
         await pilot.click(ConversationItem, offset=(2, 3))  # the fourth: "Oldest chat"

@@ -29,3 +29,17 @@ async def test_reply_end_is_drawn_without_waiting_for_the_timer(tmp_path, monkey
         assert view.done is not None and app.streaming is None
         assert view.answer_text.strip() == "".join(ANSWER).strip()
         assert "ratio" in str(view.figures.render())
+
+
+def test_the_window_draws_half_as_often_when_generation_holds_every_cpu():
+    from localthink.engine.protocol import ModelInfo
+    from localthink.tui.app import DRAIN_INTERVAL, DRAIN_INTERVAL_CORES_HELD, frame_interval
+
+    cpu = ModelInfo("m", "m.gguf", cpu_threads=2)
+    assert frame_interval(cpu, cpus=2) == DRAIN_INTERVAL_CORES_HELD  # a 2-core laptop
+    assert frame_interval(cpu, cpus=4) == DRAIN_INTERVAL  # hyper-threads to spare
+    assert frame_interval(ModelInfo("m", "m.gguf", backend="CUDA", cpu_threads=2), 2) == (
+        DRAIN_INTERVAL
+    )
+    assert frame_interval(ModelInfo("m", "m.gguf"), cpus=1) == DRAIN_INTERVAL  # not known
+    assert DRAIN_INTERVAL_CORES_HELD > DRAIN_INTERVAL

@@ -18,9 +18,11 @@ now = time.monotonic  # module-level so snapshot tests can freeze the live timer
 STOP_WORDS = {"done": "done", "stopped": "stopped", "length": "length", "context": "context full"}
 NARROW = 44  # below this many columns a reply's thinking header takes its short form
 # While a reply streams, finished paragraphs go into the Markdown at most this often; the
-# paragraph being written shows as plain text until then (see LiveText: a Markdown append
-# lays out the whole screen, which on a 2-core machine slowed generation by a quarter).
-MARKDOWN_EVERY = 1.0
+# text after them shows as plain text until then. A Markdown append mounts a widget and lays
+# out the whole screen: on a 2-core machine 25-60 ms in a new chat, 100-190 ms after 30
+# turns, each a stall of the window and of the token llama.cpp was computing (at 1 s the
+# app made ~0.80 of ask's tokens/s, at 3 s ~0.86 in the same interleaved run).
+MARKDOWN_EVERY = 3.0
 
 
 def figures_text(stats: ReplyStats | dict, status: str = "") -> str:
@@ -193,7 +195,7 @@ class ReplyView(Vertical):
         return grew
 
     async def _stream_answer(self) -> bool:
-        """Finished paragraphs into the Markdown (once a second at most), the rest plain;
+        """Finished paragraphs into the Markdown (every MARKDOWN_EVERY at most), the rest plain;
         True when that took a layout."""
         tail = self.answer_text[self.marked :]
         cut = tail.rfind("\n\n")

@@ -93,7 +93,7 @@ class Sidebar(Vertical):
                 by_id[c.id] = ConversationItem(c)
                 lv.insert(0, [by_id[c.id]])
         items = [by_id[c.id] for c in conversations]
-        for item, c in zip(items, conversations):
+        for item, c in zip(items, conversations, strict=True):
             if item.conversation.title != c.title:
                 item.query_one(Label).update(c.title)
             item.conversation = c
