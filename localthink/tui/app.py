@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -24,6 +24,7 @@ from localthink.tui.actions import KEYS, ChatActions, budget_label
 from localthink.tui.conversation import ChatConversation
 from localthink.tui.editing import ChatEditing
 from localthink.tui.streaming import EventBuffer
+from localthink.tui.widgets.chat_log import ChatLog
 from localthink.tui.widgets.messages import EmptyState, UserMessage
 from localthink.tui.widgets.prompt import PromptInput
 from localthink.tui.widgets.reply import ReplyView
@@ -107,7 +108,7 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         with Horizontal(id="body"):
             yield Sidebar()
             with Vertical(id="main"):
-                with VerticalScroll(id="log"):
+                with ChatLog(id="log"):
                     yield EmptyState(id="empty")
                 yield PromptInput()
         yield StatusBar()
@@ -220,15 +221,15 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         self.streaming = (view, message_id)
         self.cancel.clear()
         self.generate(text, message_id)
-        log = self.query_one("#log", VerticalScroll)
+        log = self.query_one(ChatLog)
         view.thinking.display = not self.hide_thinking
-        with self.batch_update():  # one layout for both
+        with self.batch_update():  # one layout for the turn and the chat list
+            self.refresh_sidebar()
             await log.mount_all([UserMessage(text, self.question_id), view] if add_user else [view])
-        log.scroll_end(animate=False)
+        log.follow()  # a new question: to the end, wherever the user had scrolled
         # a blinking cursor repaints the prompt twice a second, CPU the engine's threads
         # wait for on a small machine; it stays on, still, while a reply streams
         self.query_one(PromptInput).cursor_blink = False
-        self.refresh_sidebar()
         await self.drain()  # what came while the reply was mounted
 
     async def _store_question(self, text: str, add_user: bool) -> int:
@@ -296,10 +297,9 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
             if not view.live_notes_done:
                 view.live_notes_done = True
                 await self.note_left_out(view)
-            log = self.query_one("#log", VerticalScroll)
-            at_bottom = log.scroll_y >= log.max_scroll_y - 1
+            log = self.query_one(ChatLog)
             # scrolling repaints the whole log: only when the reply changed height
-            if await view.apply(events) and at_bottom:
+            if await view.apply(events) and log.following:
                 log.scroll_end(animate=False)
         done = next((e for e in events if isinstance(e, Done)), None)
         if done is not None or error is not None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from textual.containers import VerticalScroll
-
 from localthink.chat import Session, Turn
 from localthink.engine.protocol import ReplyStats, SamplingParams
 from localthink.store.chat_settings import chat_settings, set_chat_settings
 from localthink.store.edits import earlier_versions
+from localthink.tui.widgets.chat_log import ChatLog
 from localthink.tui.widgets.messages import ContextNotice, EmptyState, UserMessage
 from localthink.tui.widgets.reply import ReplyView
 from localthink.tui.widgets.status import StatusBar
@@ -54,7 +53,7 @@ class ChatConversation:
         self.settings = (
             {} if conversation_id is None else chat_settings(self.store, conversation_id)
         )
-        log = self.query_one("#log", VerticalScroll)
+        log = self.query_one(ChatLog)
         await log.remove_children()
         if conversation_id is None:
             empty = EmptyState(id="empty")
@@ -71,7 +70,7 @@ class ChatConversation:
             ]
             await log.mount_all(widgets)
             self._apply_thinking_visibility()
-            log.scroll_end(animate=False)
+            log.follow()
         self.session = self._session_for_current()
         bar = self.query_one(StatusBar)
         bar.ctx_used, bar.left_out = self._context_used(conversation_id), 0

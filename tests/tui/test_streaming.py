@@ -43,3 +43,47 @@ def test_the_window_draws_half_as_often_when_generation_holds_every_cpu():
     )
     assert frame_interval(ModelInfo("m", "m.gguf"), cpus=1) == DRAIN_INTERVAL  # not known
     assert DRAIN_INTERVAL_CORES_HELD > DRAIN_INTERVAL
+
+
+async def test_the_log_follows_a_reply_until_the_user_scrolls_up(tmp_path):
+    """The end of a growing reply stays in view; scrolled up, the view stays where the
+    user put it while the reply grows; a new question goes back to the end."""
+    lines = [f"line {i} of a long answer\n\n" for i in range(60)]
+    engine = ScriptedEngine(lines, starts_inside=False, pause_at=30)
+    app = ChatApp(opener=scripted_opener(engine), store=Store(tmp_path / "c.db"))
+
+    async def settle(pilot, condition):
+        for _ in range(300):
+            await pilot.pause(0.02)
+            if condition():
+                return
+        raise AssertionError("app did not settle")
+
+    async with app.run_test(size=(90, 24)) as pilot:
+        await settle(pilot, lambda: app.session is not None)
+        log = app.query_one("#log")
+        app.query_one("#prompt").load_text("Write many lines.")
+        await pilot.press("enter")
+        await settle(pilot, lambda: engine.paused.is_set() and not app.buffer._events)
+        await pilot.pause(0.3)
+        assert log.max_scroll_y > 10 and log.scroll_y == log.max_scroll_y  # at the end
+
+        log.scroll_to(y=log.max_scroll_y - 8, animate=False)  # the user reads back up
+        await pilot.pause(0.1)
+        held = log.scroll_y
+        assert held < log.max_scroll_y - 2
+        engine.resume.set()
+        await settle(pilot, lambda: app.streaming is None)
+        await pilot.pause(0.2)
+        # not pulled to the end (the text above settles into Markdown, so rows may shift)
+        assert log.scroll_y < log.max_scroll_y - 20
+
+        engine.paused.clear()
+        engine.resume.clear()
+        app.query_one("#prompt").load_text("And again.")
+        await pilot.press("enter")
+        await settle(pilot, lambda: engine.paused.is_set() and not app.buffer._events)
+        await pilot.pause(0.3)
+        assert log.scroll_y == log.max_scroll_y > held  # back at the end
+        engine.resume.set()
+        await settle(pilot, lambda: app.streaming is None)

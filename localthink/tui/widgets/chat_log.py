@@ -1,0 +1,31 @@
+"""The scrolling log of a chat: it follows a growing reply until the user scrolls up."""
+
+from __future__ import annotations
+
+from textual.containers import VerticalScroll
+
+
+class ChatLog(VerticalScroll):
+    """`following` is the user's intent, not the position at one moment: the app scrolls
+    to the end after a reply grows only while it is set. Asked at each frame, the position
+    could be stale (a reply drawn before its first layout scrolled to the old end), and a
+    reply that grew then stayed out of view. Textual's own anchor does this too, but holds
+    content shorter than the screen against its bottom edge."""
+
+    following = True
+
+    def release_anchor(self) -> None:
+        # Textual calls this for every scroll the user makes (wheel, keys, scrollbar) and
+        # for none the app makes with scroll_end
+        super().release_anchor()
+        self.following = False
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value >= self.max_scroll_y:  # back at the end: follow again
+            self.following = True
+
+    def follow(self) -> None:
+        """Go to the end (after the next layout) and follow what comes."""
+        self.following = True
+        self.scroll_end(animate=False)
