@@ -6,20 +6,13 @@ from textual.containers import VerticalScroll
 
 
 class ChatLog(VerticalScroll):
-    """`following` is the user's intent, not the position at one moment: while it is set,
-    the log keeps its end in view as its content grows. The app used to ask the position
-    at each frame, which could be stale (a reply drawn before its first layout scrolled to
-    the old end), and a reply that grew then stayed out of view. Textual's own anchor does
-    this too, but holds content shorter than the screen against its bottom edge."""
+    """`following` is the user's intent, not the position at one moment: the app scrolls
+    to the end after a reply grows only while it is set. Asked at each frame, the position
+    could be stale (a reply drawn before its first layout scrolled to the old end), and a
+    reply that grew then stayed out of view. Textual's own anchor does this too, but holds
+    content shorter than the screen against its bottom edge."""
 
     following = True
-
-    def watch_virtual_size(self) -> None:
-        # the content grew (or shrank): still at the end, within the layout that measured
-        # it, where a scroll_end after it took a frame of its own; growth the app never
-        # hears of (streamed text measured again at a new width) is followed too
-        if self.following:
-            self.scroll_end(animate=False, immediate=True)
 
     def release_anchor(self) -> None:
         # Textual calls this for every scroll the user makes (wheel, keys, scrollbar) and

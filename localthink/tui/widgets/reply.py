@@ -111,7 +111,8 @@ class ReplyView(Vertical):
         self.tail = LiveText(classes="tail")  # streamed answer text not in the Markdown yet
         self.tail.display = live
         self.marked = len(answer)  # how much of answer_text the Markdown holds
-        self.marked_at = 0.0  # when it last took streamed text (or the answer began)
+        self.marked_at = 0.0  # when it last took streamed text
+        self.grown_past_thinking = False  # the folding of the thinking block was drawn
         self.why = Static(why, classes="why", markup=False)
         self.why.display = bool(why)
         self.figures = Static(figures, classes="figures", markup=False)
@@ -163,9 +164,9 @@ class ReplyView(Vertical):
             else:
                 self.thinking.title = f"Thinking… {now() - self.started:.0f} s"
 
-    async def apply(self, events: list[Event]) -> None:
-        """Render a batch of events (the app drains them from the worker 5-10 times a
-        second)."""
+    async def apply(self, events: list[Event]) -> bool:
+        """Render a batch of events (the app drains them from the worker ~10 times a second);
+        True when the reply's height may have changed."""
         thinking_changed, answer, done = False, [], None
         if self.started is None and events and not isinstance(events[0], Done):
             self.started = now()
@@ -180,18 +181,22 @@ class ReplyView(Vertical):
                 answer.append(event.text)
             elif isinstance(event, Done):
                 done = event  # the last event: drawn after the text that came with it
+        grew = self.think_seconds is not None and not self.grown_past_thinking
+        self.grown_past_thinking = self.think_seconds is not None
         if thinking_changed:
-            self.thinking.body.set_text("".join(self.thinking_parts))
+            grew |= self.thinking.body.set_text("".join(self.thinking_parts))
         if answer:
             self.answer_text += "".join(answer)
-            await self._stream_answer()
+            grew |= await self._stream_answer()
         if done is not None:
             await self._end_answer()
             self.finish(done)
+            grew = True
+        return grew
 
-    async def _stream_answer(self) -> None:
-        """Finished paragraphs into the Markdown (every MARKDOWN_EVERY at most), the rest
-        plain."""
+    async def _stream_answer(self) -> bool:
+        """Finished paragraphs into the Markdown (every MARKDOWN_EVERY at most), the rest plain;
+        True when that took a layout."""
         tail = self.answer_text[self.marked :]
         cut = tail.rfind("\n\n")
         marked = cut >= 0 and now() - self.marked_at >= MARKDOWN_EVERY
@@ -200,7 +205,7 @@ class ReplyView(Vertical):
             self.marked += cut + 2
             await self.answer.append(tail[: cut + 2])
             tail = tail[cut + 2 :]
-        self.tail.set_text(tail)
+        return self.tail.set_text(tail) or marked
 
     async def _end_answer(self) -> None:
         """The reply is over: all of the answer as Markdown, no plain tail."""
@@ -218,7 +223,6 @@ class ReplyView(Vertical):
         # with them or a token later (Done then brings the engine's own figure)
         end = now()
         self.think_seconds = end - (self.started if self.started is not None else end)
-        self.marked_at = end  # the first paragraphs wait too: a short answer lays out once
         if self.thinking_parts:
             self.show_thought(self.think_seconds, None)
             self.thinking.collapsed = True
