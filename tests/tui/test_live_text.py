@@ -96,3 +96,21 @@ async def test_one_long_paragraph_freezes_at_spaces_and_is_joined_at_the_end():
         live.settle()
         await pilot.pause()
         assert [str(p.content) for p in live.query_children()] == [text]
+
+
+async def test_text_whose_start_went_elsewhere_gives_back_its_rows():
+    """The answer's tail hands finished paragraphs to the Markdown: the rows they took are
+    not left blank under the reply while it streams."""
+    app = LiveApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        live = app.query_one(LiveText)
+        long = "".join(f"paragraph line {i} with some words\n" for i in range(20))
+        live.set_text(long)
+        await pilot.pause()
+        live.set_text(long)  # measured at its width now
+        await pilot.pause()
+        assert live.size.height >= 20
+        live.set_text("the next paragraph, just begun", shrink=True)
+        await pilot.pause()
+        assert 1 <= live.size.height <= 6  # one reserve step, not the twenty rows before
+        assert str(live.live.content) == "the next paragraph, just begun"

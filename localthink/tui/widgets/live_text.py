@@ -46,16 +46,20 @@ class LiveText(Vertical):
     def compose(self) -> ComposeResult:
         yield self.live
 
-    def set_text(self, text: str) -> bool:
-        """Show `text` (the text so far: it only grows); True when that took a layout."""
+    def set_text(self, text: str, *, shrink: bool = False) -> bool:
+        """Show `text` (the text so far: it only grows, unless `shrink`: its start went
+        elsewhere, and the rows reserved are measured again); True when that took a layout."""
         self.text = text
         self.streaming = True
+        if shrink:  # the frozen pieces held the start that went: measured from scratch
+            self._unfreeze()
+            self.reserved = 0
         width = self.live.content_region.width
         if not width:  # not laid out yet (or hidden): measured at the first layout
             self.live.update(text[self.frozen :])
             return True
         rows = self._rows(text[self.frozen :], width)
-        if rows <= self.reserved:
+        if rows <= self.reserved and not shrink:
             return False
         # the reserved rows are full: a layout comes anyway, and freezing joins it
         if self._freeze():
@@ -88,12 +92,16 @@ class LiveText(Vertical):
     def settle(self) -> None:
         """One piece of the text's own height again (the reply ended)."""
         self.streaming = False
-        self.reserved = self.frozen = 0
+        self.reserved = 0
+        self._unfreeze()
+        self.live.styles.height = "auto"
+        self.live.update(self.text)
+
+    def _unfreeze(self) -> None:
+        self.frozen = 0
         for piece in self.query_children(Static):
             if piece is not self.live:
                 piece.remove()
-        self.live.styles.height = "auto"
-        self.live.update(self.text)
 
     def on_resize(self) -> None:
         # the first size (text may have come before it) or a new width: measure again, so

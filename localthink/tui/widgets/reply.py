@@ -205,7 +205,9 @@ class ReplyView(Vertical):
             self.marked += cut + 2
             await self.answer.append(tail[: cut + 2])
             tail = tail[cut + 2 :]
-        return self.tail.set_text(tail) or marked
+        # joined paragraphs leave the tail: its rows are reserved again for what is left,
+        # or the rows they took would stay blank under the reply while it streams
+        return self.tail.set_text(tail, shrink=marked) or marked
 
     async def _end_answer(self) -> None:
         """The reply is over: all of the answer as Markdown, no plain tail."""
