@@ -7,6 +7,7 @@ from localthink.tui import app as app_module
 from localthink.tui.app import ChatApp
 from localthink.tui.widgets.reply import ReplyView
 from tests.scripted_engine import ANSWER, THINK, ScriptedEngine, scripted_opener
+from tests.tui.test_controls import settle
 
 
 async def test_reply_end_is_drawn_without_waiting_for_the_timer(tmp_path, monkeypatch):
@@ -51,13 +52,6 @@ async def test_the_log_follows_a_reply_until_the_user_scrolls_up(tmp_path):
     lines = [f"line {i} of a long answer\n\n" for i in range(60)]
     engine = ScriptedEngine(lines, starts_inside=False, pause_at=30)
     app = ChatApp(opener=scripted_opener(engine), store=Store(tmp_path / "c.db"))
-
-    async def settle(pilot, condition):
-        for _ in range(300):
-            await pilot.pause(0.02)
-            if condition():
-                return
-        raise AssertionError("app did not settle")
 
     async with app.run_test(size=(90, 24)) as pilot:
         await settle(pilot, lambda: app.session is not None)
