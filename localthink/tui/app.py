@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import threading
@@ -257,15 +258,23 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         )
         return message_id
 
-    @work(thread=True, exclusive=True, group="generate")
     def generate(self, text: str, message_id: int) -> None:
-        """Run the reply in a worker thread; the UI drains events from the buffer."""
+        """Run the reply in a thread of its own, started now; the UI drains its events.
+
+        Not a Textual worker: a thread worker starts when the event loop next runs, and then
+        waits for the GIL while the turn is mounted; the request reached the engine ~20 ms
+        after Enter later than this (measured), time a short reply's tokens/s pays for.
+        Not a daemon: at exit the reply stops (on_unmount sets `cancel`) and is stored."""
+        threading.Thread(target=self._generate, args=(text, message_id), name="generate").start()
+
+    def _generate(self, text: str, message_id: int) -> None:
         from localthink.store.reply_writer import ReplyWriter
 
         def not_saved(reason: str) -> None:  # once per reply; the reply itself goes on
-            self.call_from_thread(
-                self.notify, reason, title="This reply is not being saved", severity="warning"
-            )
+            with contextlib.suppress(RuntimeError):  # the app has exited
+                self.call_from_thread(
+                    self.notify, reason, title="This reply is not being saved", severity="warning"
+                )
 
         writer = ReplyWriter(self.store, message_id, on_error=not_saved)
         try:

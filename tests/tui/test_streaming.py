@@ -81,3 +81,27 @@ async def test_the_log_follows_a_reply_until_the_user_scrolls_up(tmp_path):
         assert log.scroll_y == log.max_scroll_y > held  # back at the end
         engine.resume.set()
         await settle(pilot, lambda: app.streaming is None)
+
+
+async def test_quitting_mid_reply_stops_it_and_keeps_what_came(tmp_path):
+    """The reply's thread is not a daemon: at exit it hears the stop, and the row it stores
+    says 'stopped' with the text so far, not 'streaming' for ever."""
+    import threading
+
+    engine = ScriptedEngine(THINK + ANSWER, pause_at=12)
+    store = Store(tmp_path / "c.db")
+    app = ChatApp(opener=scripted_opener(engine), store=store)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await settle(pilot, lambda: app.session is not None)
+        app.query_one("#prompt").load_text("What is 17 × 23?")
+        await pilot.press("enter")
+        await settle(pilot, engine.paused.is_set)
+        # started at once, not when the event loop next ran (the request goes first)
+        generating = [t for t in threading.enumerate() if t.name == "generate"]
+        assert len(generating) == 1 and not generating[0].daemon
+    generating[0].join(timeout=10)  # the app is gone: the stop it set ends the reply
+    assert not generating[0].is_alive()
+    (conv,) = store.conversations()
+    reply = store.messages(conv.id)[-1]
+    assert reply.role == "assistant" and reply.status == "stopped"
+    assert reply.thinking == "".join(THINK[:12]) and reply.content == ""  # what came
