@@ -18,19 +18,51 @@ async def test_rows_are_reserved_in_steps_and_given_back_when_settled():
     app = LiveApp()
     async with app.run_test(size=(40, 30)) as pilot:
         await pilot.pause()
-        live = app.query_one(LiveText)
+        live, scroll = app.query_one(LiveText), app.query_one(VerticalScroll)
         laid_out, text = [], ""
         for i in range(40):  # 40 short lines, one a frame
             text += f"line {i}\n" if i < 39 else f"line {i}"
             laid_out.append(live.set_text(text))
             await pilot.pause()
-            assert live.size.height % STEP == 0 and live.size.height >= i + 1
-        # one layout per STEP lines (and the first), every other frame a repaint alone
-        assert sum(laid_out) == -(-40 // STEP)
-        assert live.reserved == live.size.height == -(-40 // STEP) * STEP
+            assert live.size.height >= i + 1
+            if i < 29:  # the text fits the screen: it grew into the empty rows it took
+                assert live.reserved == 30 and scroll.max_scroll_y == 0
+            else:  # then by STEP rows
+                assert live.reserved % STEP == 0 and live.reserved - (i + 2) < STEP
+        # the first frame took the 30 empty rows, without scrolling; then a layout per STEP
+        assert [i for i, took in enumerate(laid_out) if took] == [0, 29, 29 + STEP]
+        assert live.reserved == live.size.height == 30 + 2 * STEP
         live.settle()
         await pilot.pause()
         assert live.reserved == 0 and live.size.height == 40
+
+
+async def test_a_frame_repaints_only_the_rows_the_text_grew_into(monkeypatch):
+    """A Static's update repaints all of its rows, and each row again every widget behind
+    it: a frame would cost in proportion to the rows reserved."""
+    from textual.widgets import Static
+
+    repainted = []
+    refresh = Static.refresh
+
+    def spy(self, *regions, **kwargs):
+        repainted.append([(r.y, r.height) for r in regions] or "all")
+        return refresh(self, *regions, **kwargs)
+
+    app = LiveApp()
+    async with app.run_test(size=(40, 30)) as pilot:
+        await pilot.pause()
+        live = app.query_one(LiveText)
+        live.set_text("line 0\nline 1")  # the first frame lays out, measuring the width
+        await pilot.pause()
+        monkeypatch.setattr(Static, "refresh", spy)
+        assert not live.set_text("line 0\nline 1 grows")  # no layout: a repaint
+        assert not live.set_text("line 0\nline 1 grows\nline 2\nline 3")
+        assert repainted == [[(1, 1)], [(1, 3)]]  # from the last row shown, down
+        assert not live.set_text("line 0 changed")  # not a continuation: all rows shown
+        assert repainted[-1] == [(0, 4)]
+        await pilot.pause()
+        assert str(live.live.content) == "line 0 changed"
 
 
 async def test_a_narrower_window_measures_again():
@@ -72,9 +104,9 @@ async def test_finished_lines_freeze_so_a_frame_redraws_only_the_last_ones():
     text = "".join(lines)  # ~5,000 characters of thinking, a line at a time
     async with app.run_test(size=(60, 30)) as pilot:
         async for live in _stream(pilot, lines):
-            # what a frame redraws stays short: freezing waits for the rows to fill (it
-            # joins the layout that growing takes), so at most STEP rows more
-            assert len(live.live.content) <= FREEZE + STEP * live.live.content_region.width
+            # what a frame wraps stays short: freezing waits for the rows to fill (it joins
+            # the layout that growing takes), and the rows taken are FREEZE's and STEP more
+            assert len(live.live.content) <= FREEZE + (STEP + 1) * live.live.content_region.width
         assert len(live.query_children()) > 2 and _shown(live) == text
         live.settle()
         await pilot.pause()

@@ -14,6 +14,13 @@ class ChatLog(VerticalScroll):
 
     following = True
 
+    def watch_virtual_size(self) -> None:
+        # the content grew (or shrank) in a layout: still following, to the end after it.
+        # Growth the app never hears of is followed too: a reply measured again when the
+        # scrollbar came and narrowed it, or at a new width.
+        if self.following:
+            self.scroll_end(animate=False)
+
     def release_anchor(self) -> None:
         # Textual calls this for every scroll the user makes (wheel, keys, scrollbar) and
         # for none the app makes with scroll_end

@@ -6,29 +6,32 @@ widget on the screen again. At 10 frames a second that was most of the chat wind
 threads, which meet at a barrier many times per token, waited for it: with the engine at 2
 threads the app made 0.75 of `ask`'s tokens/s, and 0.99 when it drew nothing until the end.
 
-So the live part reserves its height in steps of STEP rows and lays out only when its text
-outgrows them; every other frame repaints it alone. And since a repaint wraps all of its
-text again (1 ms for 500 characters, 10 ms for 8,000: a long thinking trace), finished
-lines are moved into frozen pieces above it, which are never drawn again while the text
-grows; that happens when the live part outgrows its rows, in the layout that takes anyway
-(a layout costs more the longer the chat: 25-60 ms in a new one, 100-190 ms after 30
-turns). `settle()` joins the pieces and gives back the exact height. Written by hand:
-Textual has no widget that grows without a layout (its Log scrolls inside a fixed height
-instead, which would nest a scroll area in the chat's own).
+So the live part reserves its height in steps of STEP rows (in a chat shorter than the
+screen, the empty rows under it too) and lays out only when its text outgrows them; every
+other frame repaints the rows its text grew into (TextPiece.show_grown). And since a
+repaint wraps all of its text again (1 ms for 500 characters, 10 ms for 8,000: a long
+thinking trace), finished lines are moved into frozen pieces above it, which are never
+drawn again while the text grows; that happens when the live part outgrows its rows, in
+the layout that takes anyway (a layout costs more the longer the chat: 25-60 ms in a new
+one, 100-190 ms after 30 turns). `settle()` joins the pieces and gives back the exact
+height. Written by hand: Textual has no widget that grows without a layout (its Log
+scrolls inside a fixed height instead, which would nest a scroll area in the chat's own).
 """
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import ScrollableContainer, Vertical
 from textual.widgets import Static
+
+from localthink.tui.widgets.sizing import LaidOutOnce, TextPiece
 
 STEP = 6  # rows reserved at a time: ~1 layout per 6 lines of text instead of one a frame
 FREEZE = 1200  # characters the live part holds before its finished lines are frozen
 KEEP = 300  # ... of which the last ones stay live
 
 
-class LiveText(Vertical):
+class LiveText(LaidOutOnce, Vertical):
     DEFAULT_CSS = """
     LiveText { height: auto; }
     LiveText > Static { height: auto; }
@@ -37,11 +40,12 @@ class LiveText(Vertical):
     def __init__(self, text: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
         self.text = text
-        self.live = Static(text, markup=False)
+        self.live = TextPiece(text, markup=False)
         self.frozen = 0  # characters of `text` held by the frozen pieces
         self.reserved = 0  # rows held for the live part while it streams; 0: its own height
         self.streaming = False  # set_text was called and settle was not (yet)
         self._width = 0
+        self._shown, self._shown_rows = "", 0  # the live piece's text at the last frame
 
     def compose(self) -> ComposeResult:
         yield self.live
@@ -56,22 +60,45 @@ class LiveText(Vertical):
             self.reserved = 0
         width = self.live.content_region.width
         if not width:  # not laid out yet (or hidden): measured at the first layout
-            self.live.update(text[self.frozen :])
+            self._show(text[self.frozen :])
             return True
-        rows = self._rows(text[self.frozen :], width)
+        rows = self._rows(text[self.frozen :])
         if rows <= self.reserved and not shrink:
             return False
         # the reserved rows are full: a layout comes anyway, and freezing joins it
         if self._freeze():
-            rows = self._rows(text[self.frozen :], width)
-        self.reserved = -(-rows // STEP) * STEP
+            rows = self._rows(text[self.frozen :])
+        # the empty rows under a short chat are taken too: nothing shows of them, and the
+        # text grows into them without a layout (a 200-token reply in a new chat: one);
+        # no more than FREEZE characters' worth, which freezing keeps a frame's text to
+        room = 0 if shrink else self.live.size.height + self._free_rows()
+        room = min(room, -(-FREEZE // width) + STEP)
+        self.reserved = max(-(-rows // STEP) * STEP, room)
         self.live.styles.height = self.reserved  # a layout, once per STEP rows
         return True
 
-    def _rows(self, part: str, width: int) -> int:
-        """Show `part` in the live Static without a layout; the rows it takes."""
-        self.live.update(part, layout=False)
-        return self.live.visual.get_height(self.live.styles, width) if part else 0
+    def _show(self, part: str) -> None:
+        """Show `part` in the live piece with a layout (its rows are measured again)."""
+        self.live.update(part)
+        self._shown, self._shown_rows = "", 0
+
+    def _free_rows(self) -> int:
+        """Empty rows under the content of the scrolling area this is in (0 when full)."""
+        for node in self.ancestors:
+            if isinstance(node, ScrollableContainer):
+                shown = node.displayed_children
+                if not shown:
+                    return 0
+                last = shown[-1]
+                end = last.region.bottom + last.styles.margin.bottom
+                return max(0, node.content_region.bottom - end)
+        return 0
+
+    def _rows(self, part: str) -> int:
+        """Show `part` in the live piece without a layout; the rows it takes."""
+        rows = self.live.show_grown(part, self._shown, self._shown_rows)
+        self._shown, self._shown_rows = part, rows
+        return rows
 
     def _freeze(self) -> bool:
         """Move the live part's finished lines into a piece of their own, once it is long."""
@@ -86,7 +113,7 @@ class LiveText(Vertical):
             if cut < 0:
                 return False
             piece, self.frozen = part[: cut + 1], self.frozen + cut + 1
-        self.mount(Static(piece, markup=False), before=self.live)
+        self.mount(TextPiece(piece, markup=False), before=self.live)
         return True
 
     def settle(self) -> None:
@@ -95,7 +122,7 @@ class LiveText(Vertical):
         self.reserved = 0
         self._unfreeze()
         self.live.styles.height = "auto"
-        self.live.update(self.text)
+        self._show(self.text)
 
     def _unfreeze(self) -> None:
         self.frozen = 0

@@ -12,6 +12,7 @@ from localthink.engine.protocol import AnswerDelta, Done, Event, ReplyStats, Thi
 from localthink.store.db import StoredMessage
 from localthink.tui.widgets.live_text import LiveText
 from localthink.tui.widgets.math_text import math_parser
+from localthink.tui.widgets.sizing import LaidOutOnce
 
 now = time.monotonic  # module-level so snapshot tests can freeze the live timer
 
@@ -60,8 +61,11 @@ def thought_title(seconds: float, tokens: int | None, compact: bool = False) -> 
     return f"Thought for {seconds:.1f} s{tail}"
 
 
-class ThinkingBlock(Collapsible):
+class ThinkingBlock(LaidOutOnce, Collapsible):
     """The model's reasoning: streams open under a live timer, then folds to one line."""
+
+    class Contents(LaidOutOnce, Collapsible.Contents):
+        """Grows with the trace (sizing.py)."""
 
     DEFAULT_CSS = """
     ThinkingBlock { border: none; padding: 0; margin: 0 0 0 0; background: transparent; }
@@ -74,7 +78,7 @@ class ThinkingBlock(Collapsible):
         super().__init__(self.body, title=title, collapsed=collapsed)
 
 
-class ReplyView(Vertical):
+class ReplyView(LaidOutOnce, Vertical):
     """Renders a reply from engine events, or from a stored message."""
 
     DEFAULT_CSS = """
@@ -225,6 +229,7 @@ class ReplyView(Vertical):
         # with them or a token later (Done then brings the engine's own figure)
         end = now()
         self.think_seconds = end - (self.started if self.started is not None else end)
+        self.marked_at = end  # the first paragraphs wait too: a short answer lays out once
         if self.thinking_parts:
             self.show_thought(self.think_seconds, None)
             self.thinking.collapsed = True

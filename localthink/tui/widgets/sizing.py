@@ -1,0 +1,52 @@
+"""Widgets that a layout sizes without asking for a second layout.
+
+After each layout Textual sets every resized widget's `virtual_size`, a reactive that asks
+for a layout of its own: the whole screen was arranged twice each time a streaming reply
+grew, and the second pass (8-23 ms on a 2-core machine, found with a layout tracer) changed
+nothing, since a widget that cannot scroll is arranged by its size alone. On such a
+machine that is CPU taken from llama.cpp's threads. The widgets of a reply that grow while
+it streams take their `virtual_size` without the request (scrollbars, where a widget has
+them, are updated by Textual apart from this reactive). Textual offers no switch for this,
+hence the mixin; it must come before the Textual class among the bases.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from textual.geometry import Region, Size
+from textual.reactive import Reactive
+from textual.widgets import Static
+
+
+class LaidOutOnce:
+    """Mixin: a layout that resizes the widget does not ask for another one."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+
+class TextPiece(LaidOutOnce, Static):
+    """A Static in a growing reply, which can repaint only the rows its text grew into."""
+
+    _quiet = False
+
+    def show_grown(self, text: str, shown: str, shown_rows: int) -> int:
+        """Show `text` without a layout; the rows it takes. Where it only adds to `shown`
+        (which took `shown_rows`), only the rows from the last of those on are repainted:
+        a Static's update repaints all of its rows, and the compositor draws again every
+        widget behind each of them (the reply, the log, the screen), so a frame cost in
+        proportion to the rows reserved, not to the text that came."""
+        self._quiet = True
+        try:
+            self.update(text, layout=False)
+        finally:
+            self._quiet = False
+        width = self.content_region.width
+        rows = self.visual.get_height(self.styles, width) if text else 0
+        first = max(0, shown_rows - 1) if text.startswith(shown) else 0
+        height = max(rows, shown_rows) - first  # a shorter text clears the rows it left
+        self.refresh(Region(0, first, width, max(1, height)))
+        return rows
+
+    def refresh(self, *regions: Region, **kwargs) -> Self:
+        return self if self._quiet else super().refresh(*regions, **kwargs)

@@ -1,0 +1,42 @@
+"""A widget of a growing reply is laid out once per growth, not twice (sizing.py)."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from localthink.tui.widgets.live_text import LiveText
+
+
+class GrowApp(App):
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("plain", id="plain")
+            yield LiveText(id="live")
+
+
+async def _layouts(pilot, change) -> int:
+    """Layouts of the screen from `change` until the app is idle again."""
+    await pilot.pause()
+    count = []
+    pilot.app.screen.screen_layout_refresh_signal.subscribe(pilot.app, count.append)
+    try:
+        change()
+        for _ in range(5):
+            await pilot.pause(0.05)
+    finally:
+        pilot.app.screen.screen_layout_refresh_signal.unsubscribe(pilot.app)
+    return len(count)
+
+
+async def test_growing_text_takes_one_layout_where_textual_takes_two():
+    app = GrowApp()
+    async with app.run_test(size=(60, 80)) as pilot:  # no scrollbar comes to narrow it
+        plain, live = app.query_one("#plain", Static), app.query_one(LiveText)
+        # Textual's own: the layout that resizes a widget sets its virtual size, which asks
+        # for a second layout (the behaviour this works around; if Textual stops doing it,
+        # sizing.py can go)
+        assert await _layouts(pilot, lambda: plain.update("grown\n" * 4)) == 2
+        assert await _layouts(pilot, lambda: live.set_text("grown\n" * 4)) == 1
+        assert await _layouts(pilot, lambda: live.set_text("grown\n" * 40)) == 1
