@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # tui_startup's measurements
@@ -120,14 +121,23 @@ def app_against_ask(model: Path, rounds: int, tokens: int, label: str) -> dict:
                 if which == "ask":
                     row["ask_tps"] = tui_startup.ask_reply(opened, tokens)
                 else:
-                    row["app_tps"] = asyncio.run(tui_startup.app_reply(app_opened, tokens))
+                    row["app_tps"], cpu = asyncio.run(tui_startup.app_reply(app_opened, tokens))
+                    row["window_cpu_ms"] = round(1000 * cpu)
             row["ratio"] = row["app_tps"] / row["ask_tps"]
             rows.append(row)
-            print(f"{label} round {i + 1}: ask {row['ask_tps']:.1f}, app {row['app_tps']:.1f}")
+            print(
+                f"{label} round {i + 1}: ask {row['ask_tps']:.1f}, app {row['app_tps']:.1f}, "
+                f"window CPU {row['window_cpu_ms']} ms"
+            )
     finally:
         opened.engine.close()
         app_opened.engine.close()
-    return {"ratio_median": statistics.median(r["ratio"] for r in rows), "rows": rows}
+    return {
+        "ratio_median": statistics.median(r["ratio"] for r in rows),
+        # the window's CPU per reply, which the engine's threads wait out on a small machine
+        "window_cpu_ms_median": statistics.median(r["window_cpu_ms"] for r in rows),
+        "rows": rows,
+    }
 
 
 def machine(cores: int) -> dict:
@@ -143,6 +153,10 @@ def machine(cores: int) -> dict:
         "logical_cpus_usable": usable,
         "cpu": cpu,
         "system": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "versions": {
+            "python": platform.python_version(),
+            **{name: version(name) for name in ("llama-cpp-python", "textual")},
+        },
     }
 
 

@@ -65,7 +65,10 @@ def first_frame_seconds(home: str) -> float:
         os.close(master)
 
 
-async def app_reply(opened, tokens: int) -> float:
+async def app_reply(opened, tokens: int) -> tuple[float, float]:
+    """The app's tokens/s for one reply, and its window's CPU seconds from Enter to the end
+    (the main thread's: what the engine's threads lose cores to, with the receiving
+    thread's few ms left out)."""
     from textual import events
 
     from localthink.engine.protocol import SamplingParams
@@ -91,6 +94,7 @@ async def app_reply(opened, tokens: int) -> float:
             await drain()
             if streaming and app.streaming is None:  # this drain drew the end of the reply
                 finished.append(time.perf_counter())
+                window.append(time.thread_time() - window[0])
                 ended.set()
 
         app.drain = timed_drain
@@ -102,6 +106,7 @@ async def app_reply(opened, tokens: int) -> float:
             # (the footer's keys, the chat list) and the typed text are done before Enter
             await pilot.pause(0.5)
             start = time.perf_counter()
+            window = [time.thread_time()]  # the main thread's, where the app runs
             # Enter as a terminal's driver posts it, and nothing more: Pilot.press then
             # waits for the app to be idle, polling CPU time and messaging every widget on
             # the screen while the reply streams, work of the harness and not of the app
@@ -110,7 +115,8 @@ async def app_reply(opened, tokens: int) -> float:
             last = finished[0]
             gen = app.query_one(ReplyView).done.stats.gen_tokens
             app.opened = None  # keep the shared engine loaded for the next round
-    return gen / (last - start)  # fresh conversation each round: the same one-turn prompt
+    # fresh conversation each round: the same one-turn prompt
+    return gen / (last - start), window[-1]
 
 
 def ask_reply(opened, tokens: int) -> float:
@@ -154,7 +160,8 @@ def main() -> None:
             if which == "ask":
                 row["ask_tps"] = ask_reply(opened, args.tokens)
             else:
-                row["app_tps"] = asyncio.run(app_reply(app_opened, args.tokens))
+                row["app_tps"], cpu = asyncio.run(app_reply(app_opened, args.tokens))
+                row["window_cpu_ms"] = round(1000 * cpu)
         row["ratio"] = row["app_tps"] / row["ask_tps"]
         rows.append(row)
         print(
