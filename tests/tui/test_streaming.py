@@ -105,3 +105,62 @@ async def test_quitting_mid_reply_stops_it_and_keeps_what_came(tmp_path):
     reply = store.messages(conv.id)[-1]
     assert reply.role == "assistant" and reply.status == "stopped"
     assert reply.thinking == "".join(THINK[:12]) and reply.content == ""  # what came
+
+
+async def _paused_reply(tmp_path, monkeypatch, paragraphs: int) -> tuple[ReplyView, str]:
+    """Stream `paragraphs` answer paragraphs (a clock that moves 5 s a reading: more than
+    MARKDOWN_EVERY), paused before the last (two frames at least); the reply, its text."""
+    from localthink.tui.widgets import reply as reply_module
+
+    clock = iter(range(0, 50_000, 5))
+    monkeypatch.setattr(reply_module, "now", lambda: float(next(clock)))
+    pieces = [f"Paragraph {i} of the answer, with a **bold** word in it.\n\n" for i in range(40)]
+    engine = ScriptedEngine(pieces[:paragraphs], starts_inside=False, pause_at=paragraphs - 1)
+    app = ChatApp(opener=scripted_opener(engine), store=Store(tmp_path / "c.db"))
+    async with app.run_test(size=(110, 30)) as pilot:
+        await settle(pilot, lambda: app.session is not None)
+        app.query_one("#prompt").load_text("Answer at length.")
+        await pilot.press("enter")
+        await settle(pilot, lambda: engine.paused.is_set() and not app.buffer._events)
+        await pilot.pause(0.2)
+        view = app.query_one(ReplyView)
+        engine.resume.set()
+        await settle(pilot, lambda: app.streaming is None)
+        assert view.answer.source == "".join(pieces[:paragraphs])  # all Markdown at the end
+        return view, "".join(pieces[:paragraphs])
+
+
+async def test_a_long_answer_becomes_markdown_while_it_streams(tmp_path, monkeypatch):
+    from localthink.tui.widgets.reply import MARKDOWN_AFTER
+
+    markdown, tail = [], []
+    original = ReplyView._stream_answer
+
+    async def spy(self):  # what the Markdown and the plain tail held at each frame
+        took = await original(self)
+        markdown.append(self.answer.source)
+        tail.append(self.tail.text)
+        return took
+
+    monkeypatch.setattr(ReplyView, "_stream_answer", spy)
+    view, text = await _paused_reply(tmp_path, monkeypatch, 40)  # ~2,400 characters
+    # the last frame before the end: finished paragraphs in the Markdown, the rest plain
+    assert markdown[-1] and text.startswith(markdown[-1]) and markdown[-1].endswith("\n\n")
+    assert markdown[-1] + tail[-1] == text  # nothing lost or shown twice
+    assert max(len(t) for t in tail) < MARKDOWN_AFTER + 100  # joined once it was long
+
+
+async def test_a_short_answer_stays_plain_until_it_ends(tmp_path, monkeypatch):
+    """Formatting it mid-reply would lay the screen out again while the engine works."""
+    tails = []
+    original = ReplyView._stream_answer
+
+    async def spy(self):
+        took = await original(self)
+        tails.append((self.answer.source, self.tail.text))
+        return took
+
+    monkeypatch.setattr(ReplyView, "_stream_answer", spy)
+    view, text = await _paused_reply(tmp_path, monkeypatch, 8)  # ~480 characters
+    assert tails[-1] == ("", text)  # all of it plain to the last frame, many seconds on
+    assert not view.tail.display and view.tail.text == ""  # ended: all Markdown
