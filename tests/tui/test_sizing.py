@@ -40,3 +40,28 @@ async def test_growing_text_takes_one_layout_where_textual_takes_two():
         assert await _layouts(pilot, lambda: plain.update("grown\n" * 4)) == 2
         assert await _layouts(pilot, lambda: live.set_text("grown\n" * 4)) == 1
         assert await _layouts(pilot, lambda: live.set_text("grown\n" * 40)) == 1
+
+
+class ThinkingApp(App):
+    def compose(self) -> ComposeResult:
+        from localthink.tui.widgets.reply import ThinkingBlock
+
+        with VerticalScroll():
+            yield ThinkingBlock("Seventeen times twenty-three", title="Thinking… 8 s")
+
+
+async def test_the_thinking_timer_ticks_without_laying_out_the_screen():
+    """Once a second for as long as the model thinks."""
+    from localthink.tui.widgets.reply import ThinkingBlock
+
+    app = ThinkingApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        block = app.query_one(ThinkingBlock)
+
+        def tick(title: str):
+            return lambda: setattr(block, "title", title)
+
+        assert await _layouts(pilot, tick("Thinking… 9 s")) == 0  # as wide: a repaint
+        assert "Thinking… 9 s" in str(block._title.render())
+        assert await _layouts(pilot, tick("Thinking… 10 s")) == 1  # one column more
+        assert await _layouts(pilot, tick("Thought for 10.2 s · 180 tokens")) == 1
