@@ -5,9 +5,10 @@ is one the engine waits out (benchmarks/busy_machine.py's app figure), but that 
 moves ±0.05 between runs on a 2-core VM. This one is steady: the reply's real tokens
 (SmolLM2's 200-token answer to tui_startup's prompt, generated once at temperature 0)
 are replayed by an engine in the app's process that sleeps between them at a fixed pace,
-so nothing else competes, and the main thread's CPU time from Enter to the reply's last
-frame is read, with the frames and layouts from Enter until the app closes. Two shapes:
-the answer alone, and a reasoning model's (the same text as thinking, then as answer).
+so nothing else competes, and the main thread's CPU time from Enter to the drain that
+draws the reply's end is read, with the frames and layouts from Enter until the app
+closes. Two shapes: the answer alone, and a reasoning model's (the same text as thinking,
+then as the answer).
 
     python benchmarks/tui_draw_cost.py [--rounds 6] [--tps 70]
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -121,8 +123,6 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=200)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
-
-    import os
 
     from localthink.chat import open_model
 

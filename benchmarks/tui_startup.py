@@ -7,7 +7,7 @@
    from pressing Enter to the last token rendered) against `localthink ask`'s path
    (Session → engine, from the call to Done) on the same model, prompt and token
    count, rounds interleaved. Target ratio >= 0.97. Each row also has the window's own CPU
-   for the reply (the main thread's, Enter to the last frame).
+   for the reply (the main thread's, from Enter to the drain that draws the reply's end).
 
     python benchmarks/tui_startup.py [--runs 10] [--rounds 5] [--tokens 200] [--threads N]
 

@@ -306,10 +306,7 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
             if not view.live_notes_done:
                 view.live_notes_done = True
                 await self.note_left_out(view)
-            log = self.query_one(ChatLog)
-            # scrolling repaints the whole log: only when the reply changed height
-            if await view.apply(events) and log.following:
-                log.scroll_end(animate=False)
+            await view.apply(events)  # the log follows its growth (ChatLog)
         done = next((e for e in events if isinstance(e, Done)), None)
         if done is not None or error is not None:
             if error is not None:

@@ -6,8 +6,9 @@ from textual.containers import VerticalScroll
 
 
 class ChatLog(VerticalScroll):
-    """`following` is the user's intent, not the position at one moment: the app scrolls
-    to the end after a reply grows only while it is set. Asked at each frame, the position
+    """`following` is the user's intent, not the position at one moment: while it is set,
+    the log goes to its end after each layout that changed its content's height (a reply
+    that grew, or was measured again at a new width). Asked at each frame, the position
     could be stale (a reply drawn before its first layout scrolled to the old end), and a
     reply that grew then stayed out of view. Textual's own anchor does this too, but holds
     content shorter than the screen against its bottom edge."""
@@ -15,9 +16,7 @@ class ChatLog(VerticalScroll):
     following = True
 
     def watch_virtual_size(self) -> None:
-        # the content grew (or shrank) in a layout: still following, to the end after it.
-        # Growth the app never hears of is followed too: a reply measured again when the
-        # scrollbar came and narrowed it, or at a new width.
+        # the content grew (or shrank) in a layout: still following, to the end after it
         if self.following:
             self.scroll_end(animate=False)
 

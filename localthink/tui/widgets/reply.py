@@ -144,7 +144,6 @@ class ReplyView(LaidOutOnce, Vertical):
         self.tail.display = live
         self.marked = len(answer)  # how much of answer_text the Markdown holds
         self.marked_at = 0.0  # when it last took streamed text
-        self.grown_past_thinking = False  # the folding of the thinking block was drawn
         self.why = Static(why, classes="why", markup=False)
         self.why.display = bool(why)
         self.figures = Static(figures, classes="figures", markup=False)
@@ -196,9 +195,9 @@ class ReplyView(LaidOutOnce, Vertical):
             else:
                 self.thinking.title = f"Thinking… {now() - self.started:.0f} s"
 
-    async def apply(self, events: list[Event]) -> bool:
-        """Render a batch of events (the app drains them from the worker ~10 times a second);
-        True when the reply's height may have changed."""
+    async def apply(self, events: list[Event]) -> None:
+        """Render a batch of events (the app drains them from the worker 5-10 times a
+        second); the log follows the reply's growth itself (ChatLog)."""
         thinking_changed, answer, done = False, [], None
         if self.started is None and events and not isinstance(events[0], Done):
             self.started = now()
@@ -213,22 +212,18 @@ class ReplyView(LaidOutOnce, Vertical):
                 answer.append(event.text)
             elif isinstance(event, Done):
                 done = event  # the last event: drawn after the text that came with it
-        grew = self.think_seconds is not None and not self.grown_past_thinking
-        self.grown_past_thinking = self.think_seconds is not None
         if thinking_changed:
-            grew |= self.thinking.body.set_text("".join(self.thinking_parts))
+            self.thinking.body.set_text("".join(self.thinking_parts))
         if answer:
             self.answer_text += "".join(answer)
-            grew |= await self._stream_answer()
+            await self._stream_answer()
         if done is not None:
             await self._end_answer()
             self.finish(done)
-            grew = True
-        return grew
 
-    async def _stream_answer(self) -> bool:
-        """Finished paragraphs into the Markdown (every MARKDOWN_EVERY at most), the rest plain;
-        True when that took a layout."""
+    async def _stream_answer(self) -> None:
+        """Finished paragraphs into the Markdown (every MARKDOWN_EVERY at most), the rest
+        plain."""
         tail = self.answer_text[self.marked :]
         cut = tail.rfind("\n\n")
         marked = (
@@ -241,7 +236,7 @@ class ReplyView(LaidOutOnce, Vertical):
             tail = tail[cut + 2 :]
         # joined paragraphs leave the tail: its rows are reserved again for what is left,
         # or the rows they took would stay blank under the reply while it streams
-        return self.tail.set_text(tail, shrink=marked) or marked
+        self.tail.set_text(tail, shrink=marked)
 
     async def _end_answer(self) -> None:
         """The reply is over: all of the answer as Markdown, no plain tail."""
