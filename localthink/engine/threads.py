@@ -59,6 +59,13 @@ DRIFT = 1.35  # a settled count whose recent median moves this far is searched a
 SLOW_RUN = 3  # ... at once when this many tokens in a row are ABORT times slower (not
 # two: a window drawing a frame may hold up two tokens)
 RECHECK_FIRST, RECHECK_MOST = 64, 2048  # tokens between re-checks of a settled count
+# Decode seconds at a reply's start in which a settled count is not searched again. Beside
+# the chat window, a reply's first tokens wait for the window putting the question and
+# the reply on screen (~0.1 s of a core); read as load, that slowdown started a search at
+# nearly every reply of the app's benchmark, with 6-9 tokens at 1 thread on a 2-core
+# machine (found by logging the count per token). Load that comes with the reply is seen
+# after it, by the same drift and stall checks.
+START_GRACE = 0.3
 BUDGET = 0.02  # share of generation time later searches may lose to slower counts
 
 
@@ -100,6 +107,7 @@ class ThreadTuner:
         self._recheck = RECHECK_FIRST
         self._since = 0  # tokens since the last search settled
         self._allowed_at = 0.0  # `elapsed` before which no further search may start
+        self._grace_end = 0.0  # `elapsed` before which a settled count is not watched
         self._begin_search(max(1, self.most // 2), {})
         self.apply(self.threads)
 
@@ -121,6 +129,7 @@ class ThreadTuner:
     def new_reply(self) -> None:
         """Start counting the tokens of a new reply (the search itself carries on)."""
         self.used.clear()
+        self._grace_end = self.elapsed + START_GRACE
 
     def reply_threads(self) -> int:
         """The count that generated most of this reply's tokens."""
@@ -234,6 +243,8 @@ class ThreadTuner:
 
     def _watch(self, seconds: float) -> None:
         """Settled: search again when speed drifts, or when a re-check is due."""
+        if self.elapsed < self._grace_end:
+            return
         self._recent.append(seconds)
         self._since += 1
         last = list(self._recent)[-SLOW_RUN:]

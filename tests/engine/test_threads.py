@@ -237,3 +237,29 @@ def test_a_frame_that_holds_up_two_tokens_does_not_start_a_search_each_time():
     took = generate(m, tuner, 400)
     assert tuner.threads == 2 and tuner.searches <= 4
     assert fixed[2] / took >= 0.95
+
+
+def test_the_slow_first_tokens_of_each_reply_beside_the_window_start_no_search():
+    """The window puts each question and reply on screen as the reply starts: its first
+    tokens are slower, and that is not load to search the count for."""
+
+    class StartBurst(FakeMachine):
+        burst_tokens = 0  # tokens of the reply still slowed by the window's start
+
+        def decode(self) -> None:
+            super().decode()
+            if self.burst_tokens and self.threads >= self.cores:
+                self.burst_tokens -= 1
+                self.now += 0.03  # 0.006 s a token at 2 threads: 6 times slower
+
+    m = StartBurst(2)
+    tuner = tuner_on(m)
+    generate(m, tuner, 200)  # settled at 2 threads
+    searches, at_one = tuner.searches, 0
+    for _ in range(10):
+        tuner.new_reply()
+        m.burst_tokens = 6
+        generate(m, tuner, 200)
+        at_one += tuner.used[1]
+    # the re-checks due (their interval doubles), not a search at every reply's start
+    assert tuner.searches - searches <= 3 and at_one <= 20
