@@ -65,3 +65,41 @@ async def test_the_thinking_timer_ticks_without_laying_out_the_screen():
         assert "Thinking… 9 s" in str(block._title.render())
         assert await _layouts(pilot, tick("Thinking… 10 s")) == 1  # one column more
         assert await _layouts(pilot, tick("Thought for 10.2 s · 180 tokens")) == 1
+
+
+class PieceApp(App):
+    def compose(self) -> ComposeResult:
+        from localthink.tui.widgets.sizing import TextPiece
+
+        with VerticalScroll():
+            yield TextPiece("", markup=False)
+
+
+async def test_a_growing_piece_measures_its_rows_as_textual_does():
+    """TextPiece measures the finished lines of a growing text once; its row count must stay
+    the one Textual lays the whole text out to, as text grows, shrinks, is replaced, and
+    the width changes."""
+    import random
+
+    from localthink.tui.widgets.sizing import TextPiece
+
+    rng = random.Random(7)
+    words = ["a", "bicycle", "stays", "upright", "—", "x" * 70, "\n", "\n\n", "émoji 🚲", "\t"]
+    app = PieceApp()
+    async with app.run_test(size=(50, 30)) as pilot:
+        piece = app.query_one(TextPiece)
+        await pilot.pause()
+        text, shown, rows = "", "", 0
+        for step in range(400):
+            if step % 97 == 96:  # replaced by another text (a freeze moved its start)
+                text = text[len(text) // 2 :]
+            elif step % 89 == 88:  # replaced by a longer one that does not start with it
+                text = "word " * 30 + "\n" + text
+            elif step % 131 == 130:  # the width changes
+                piece.styles.width = rng.choice([20, 33, 46])
+                await pilot.pause()
+            text += rng.choice(words) + rng.choice(["", " "])
+            rows = piece.show_grown(text, shown, rows)
+            shown = text
+            width = piece.content_region.width
+            assert rows == piece.visual.get_height(piece.styles, width), (step, width)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Self
 
+from textual.content import Content
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.widgets import Static
@@ -29,6 +30,8 @@ class TextPiece(LaidOutOnce, Static):
     """A Static in a growing reply, which can repaint only the rows its text grew into."""
 
     _quiet = False
+    # (width, finished lines, their rows) when last measured
+    _measured: tuple[int, str, int] = (0, "", 0)
 
     def show_grown(self, text: str, shown: str, shown_rows: int) -> int:
         """Show `text` without a layout; the rows it takes. Where it only adds to `shown`
@@ -42,11 +45,26 @@ class TextPiece(LaidOutOnce, Static):
         finally:
             self._quiet = False
         width = self.content_region.width
-        rows = self.visual.get_height(self.styles, width) if text else 0
+        rows = self._height(text, width) if text else 0
         first = max(0, shown_rows - 1) if text.startswith(shown) else 0
         height = max(rows, shown_rows) - first  # a shorter text clears the rows it left
         self.refresh(Region(0, first, width, max(1, height)))
         return rows
+
+    def _height(self, text: str, width: int) -> int:
+        """The rows `text` takes at `width`. Lines wrap one by one, and the lines before
+        the last newline of a growing text are final: they are measured once, so a frame
+        wraps the line being written and not all of the text again (for a 900-character
+        answer, 0.6 ms a frame on a 2-core machine: most of a frame's own work)."""
+        cut = text.rfind("\n") + 1  # the finished lines: text[: cut - 1]
+        measured_width, head, rows = self._measured
+        if measured_width != width or len(head) > cut or not text.startswith(head):
+            head, rows = "", 0
+        if cut > len(head):
+            rows += Content(text[len(head) : cut - 1]).get_height(self.styles, width)
+            head = text[:cut]
+        self._measured = (width, head, rows)
+        return rows + Content(text[cut:]).get_height(self.styles, width)
 
     def refresh(self, *regions: Region, **kwargs) -> Self:
         return self if self._quiet else super().refresh(*regions, **kwargs)
