@@ -164,3 +164,22 @@ async def test_a_short_answer_stays_plain_until_it_ends(tmp_path, monkeypatch):
     view, text = await _paused_reply(tmp_path, monkeypatch, 8)  # ~480 characters
     assert tails[-1] == ("", text)  # all of it plain to the last frame, many seconds on
     assert not view.tail.display and view.tail.text == ""  # ended: all Markdown
+
+
+async def test_the_first_question_does_not_wait_for_the_stylesheet_to_be_parsed(tmp_path):
+    """A widget class's CSS joins the stylesheet when the class is first mounted, and then
+    Textual parses every rule again: the app mounts a hidden turn after its first frame so
+    that the first reply's start (beside llama.cpp reading the prompt) does not do it."""
+    app = ChatApp(
+        opener=scripted_opener(ScriptedEngine(THINK + ANSWER)), store=Store(tmp_path / "c.db")
+    )
+    async with app.run_test(size=(110, 30)) as pilot:
+        await settle(pilot, lambda: app.session is not None and not app.query("#warm-up"))
+        parses = []
+        parse = app.stylesheet.parse
+        app.stylesheet.parse = lambda: parses.append(1) or parse()
+        app.query_one("#prompt").load_text("What is 17 × 23?")
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.streaming is None)
+        assert app.query_one(ReplyView).done is not None
+        assert parses == []
