@@ -59,8 +59,16 @@ class LiveText(LaidOutOnce, Vertical):
             self._unfreeze()
             self.reserved = 0
         width = self.live.content_region.width
-        if not width:  # not laid out yet (or hidden): measured at the first layout
-            self._show(text[self.frozen :])
+        if not width:
+            # not laid out yet (or hidden): measured at the first layout, which holds STEP
+            # rows for it. A reply's first text comes before its first layout; taking its
+            # own height there, it took a second layout to reserve rows as the reply began,
+            # ~25 ms of a 2-core machine beside llama.cpp's threads on their first tokens
+            self.live.update(text[self.frozen :], layout=False)
+            self._shown, self._shown_rows = "", 0
+            if self.reserved < STEP:
+                self.reserved = STEP
+                self.live.styles.height = STEP
             return True
         rows = self._rows(text[self.frozen :])
         if rows <= self.reserved and not shrink:
@@ -131,9 +139,10 @@ class LiveText(LaidOutOnce, Vertical):
                 piece.remove()
 
     def on_resize(self) -> None:
-        # the first size (text may have come before it) or a new width: measure again, so
-        # what is reserved never depends on when frames fell
+        # the first size (text may have come before it) or a new width: measure again
         width, self._width = self._width, self.live.content_region.width
         if self.streaming and width != self._width:
-            self.reserved = 0
+            if width:  # a new width: the rows reserved are measured again (the first
+                # width keeps the STEP rows held before it, if the text fits them)
+                self.reserved = 0
             self.set_text(self.text)
