@@ -122,3 +122,6 @@ def test_a_reply_cut_by_a_full_context_says_context_full():
     line = figures_text(ReplyStats(thinking_tokens=3, answer_tokens=250, stop_reason="context"))
     assert line.endswith(" · context full")  # it said "done"
     assert figures_text(ReplyStats(stop_reason="length")).endswith(" · length")
+    assert " tok/s · 2 threads · done" in figures_text(ReplyStats(threads=2))
+    assert " tok/s · 1 thread · done" in figures_text(ReplyStats(threads=1))
+    assert "thread" not in figures_text({"answer_tokens": 3})  # stored before it was kept

@@ -1,8 +1,10 @@
-"""The chat status bar names the thread count the engine generated the last reply with."""
+"""The chat status bar and a reply's figures line name the thread count the engine
+generated the reply with."""
 
 from __future__ import annotations
 
 from localthink.engine.llama import default_threads
+from localthink.tui.widgets.reply import ReplyView
 from localthink.tui.widgets.status import StatusBar
 from tests.tui.test_app_real_model import make_app, wait_for
 
@@ -27,3 +29,6 @@ async def test_after_a_real_reply_the_bar_shows_the_childs_count(tmp_path, smoll
         bar = app.query_one(StatusBar)
         assert 1 <= bar.threads <= default_threads()
         assert f"{bar.threads} thread" in str(bar.render())
+        # and the reply's own figures line, as `ask` prints it
+        figures = str(app.query_one(ReplyView).figures.render())
+        assert f" tok/s · {bar.threads} thread" in figures, figures

@@ -36,13 +36,16 @@ MARKDOWN_AFTER = 1200
 
 
 def figures_text(stats: ReplyStats | dict, status: str = "") -> str:
-    """thinking vs answer tokens and their ratio, ttft, tok/s, stop reason."""
+    """thinking vs answer tokens and their ratio, ttft, tok/s, CPU threads, stop reason."""
     f = stats.to_dict() if isinstance(stats, ReplyStats) else stats
     think, answer = f.get("thinking_tokens", 0), f.get("answer_tokens", 0)
     parts = [f"thinking {think} tok", f"answer {answer} tok"]
     if think and answer:
         parts.append(f"ratio {think / answer:.1f}:1")
     parts += [f"ttft {f.get('ttft_s', 0):.2f} s", f"{f.get('gen_tokens_per_s', 0):.1f} tok/s"]
+    threads = f.get("threads", 0)  # 0: not known (a reply stored before it was kept)
+    if threads:
+        parts.append(f"{threads} thread" + ("s" if threads > 1 else ""))
     parts.append(status or STOP_WORDS.get(f.get("stop_reason", ""), "done"))
     return " · ".join(parts)
 
