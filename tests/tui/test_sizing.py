@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from localthink.tui.widgets.live_text import LiveText
+from localthink.tui.widgets.live_text import STEP, LiveText
 
 
 class GrowApp(App):
@@ -22,7 +24,9 @@ async def _layouts(pilot, change) -> int:
     count = []
     pilot.app.screen.screen_layout_refresh_signal.subscribe(pilot.app, count.append)
     try:
-        change()
+        pending = change()
+        if inspect.isawaitable(pending):
+            await pending
         for _ in range(5):
             await pilot.pause(0.05)
     finally:
@@ -103,3 +107,67 @@ async def test_a_growing_piece_measures_its_rows_as_textual_does():
             shown = text
             width = piece.content_region.width
             assert rows == piece.visual.get_height(piece.styles, width), (step, width)
+
+
+class ChatLogApp(App):
+    def compose(self) -> ComposeResult:
+        from localthink.tui.widgets.chat_log import ChatLog
+
+        with ChatLog():
+            yield Static("a question")
+
+
+async def test_text_that_comes_before_the_first_layout_takes_no_second_one():
+    """A reply's first tokens reach its LiveText before the layout that mounts it; the rows
+    held for them come with that layout, not with one more as the reply starts (nor one
+    more for the chat log's new height)."""
+    from localthink.tui.widgets.chat_log import ChatLog
+
+    app = ChatLogApp()
+    async with app.run_test(size=(60, 40)) as pilot:
+        scroll = app.query_one(ChatLog)
+        fresh = LiveText(id="fresh")
+
+        async def mount_and_stream() -> None:
+            with app.batch_update():  # as the app mounts a turn
+                await scroll.mount(fresh)
+            fresh.set_text("The first words of a reply")  # before the layout that comes
+
+        assert await _layouts(pilot, mount_and_stream) == 1
+        assert str(fresh.live.content) == "The first words of a reply"
+        assert fresh.size.height == fresh.reserved > 0
+        assert not fresh.set_text("The first words of a reply, and more")  # a repaint
+
+
+class FullLogApp(App):
+    def compose(self) -> ComposeResult:
+        from localthink.tui.widgets.chat_log import ChatLog
+
+        with ChatLog():
+            yield Static("an earlier turn\n" * 60)
+            yield LiveText(id="live")
+
+
+async def test_a_reply_growing_in_a_full_chat_lays_the_screen_out_once(monkeypatch):
+    """In a chat taller than the screen, each growth changes the log's own height too; that
+    must not ask for a second layout of the whole screen (only the scroll that follows)."""
+    from textual.screen import Screen
+
+    full = []
+    layout = Screen._refresh_layout
+
+    def counted(screen, size=None, scroll=False):
+        full.append(not scroll)
+        return layout(screen, size, scroll)
+
+    app = FullLogApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        live = app.query_one(LiveText)
+        await _layouts(pilot, lambda: live.set_text("a\n"))
+        monkeypatch.setattr(Screen, "_refresh_layout", counted)
+        text = "a\n"
+        for _ in range(3):
+            text += "line\n" * (STEP + 1)
+            full.clear()
+            await _layouts(pilot, lambda: live.set_text(text))  # noqa: B023
+            assert full.count(True) == 1, full
