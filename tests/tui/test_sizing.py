@@ -171,3 +171,49 @@ async def test_a_reply_growing_in_a_full_chat_lays_the_screen_out_once(monkeypat
             full.clear()
             await _layouts(pilot, lambda: live.set_text(text))  # noqa: B023
             assert full.count(True) == 1, full
+
+
+async def test_a_new_turn_asks_for_no_second_layout_as_it_is_laid_out(monkeypatch):
+    """Mounted, a widget's size changes in the layout that mounts it, and a Textual widget
+    then asks for a layout of its own (its virtual size): a question and its reply must
+    not (in a chat of 30 turns that second layout took ~100 ms at every question)."""
+    from textual.screen import Screen
+    from textual.widget import Widget
+
+    from localthink.tui.widgets.chat_log import ChatLog
+    from localthink.tui.widgets.messages import UserMessage
+    from localthink.tui.widgets.reply import ReplyView
+    from localthink.tui.widgets.sidebar import ConversationItem
+
+    asked, in_layout = [], [False]
+    layout, refresh = Screen._refresh_layout, Widget.refresh
+
+    def laying_out(screen, *args, **kwargs):
+        in_layout[0] = True
+        try:
+            return layout(screen, *args, **kwargs)
+        finally:
+            in_layout[0] = False
+
+    def spy(widget, *regions, layout=False, **kwargs):
+        if layout and in_layout[0]:
+            asked.append(type(widget).__name__)
+        return refresh(widget, *regions, layout=layout, **kwargs)
+
+    app = FullLogApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        log = app.query_one(ChatLog)
+        monkeypatch.setattr(Screen, "_refresh_layout", laying_out)
+        monkeypatch.setattr(Widget, "refresh", spy)
+        with app.batch_update():  # as the app mounts a turn
+            await log.mount_all([UserMessage("Why?"), ReplyView()])
+        await pilot.pause(0.1)
+        assert app.query_one(UserMessage).size.height > 0
+        assert app.query_one(ReplyView).figures.size.width > 0
+        # and a chat new to the list
+        from localthink.store.db import Conversation
+
+        await log.mount(ConversationItem(Conversation(1, "A new chat", "m", 0.0, 0.0)))
+        await pilot.pause(0.1)
+    assert asked == []

@@ -9,8 +9,10 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static
 
+from localthink.tui.widgets.sizing import LaidOutOnce
 
-class UserMessage(Static, can_focus=True):
+
+class UserMessage(LaidOutOnce, Static, can_focus=True):
     """A question. Focused (Tab, Shift+Tab or a click): E edits it, V shows its earlier
     versions."""
 
@@ -50,7 +52,7 @@ class UserMessage(Static, can_focus=True):
             self.post_message(self.VersionsRequested(self.question_id))
 
 
-class ContextNotice(Static):
+class ContextNotice(LaidOutOnce, Static):
     """Said in the chat when the prompt starts leaving out (more of) the oldest turns."""
 
     DEFAULT_CSS = """

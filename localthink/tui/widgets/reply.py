@@ -8,14 +8,14 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.visual import VisualType
-from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets import Collapsible, Markdown
 from textual.widgets.collapsible import CollapsibleTitle
 
 from localthink.engine.protocol import AnswerDelta, Done, Event, ReplyStats, ThinkDelta
 from localthink.store.db import StoredMessage
 from localthink.tui.widgets.live_text import LiveText
 from localthink.tui.widgets.math_text import math_parser
-from localthink.tui.widgets.sizing import LaidOutOnce
+from localthink.tui.widgets.sizing import LaidOutOnce, SizedStatic
 
 now = time.monotonic  # module-level so snapshot tests can freeze the live timer
 
@@ -71,6 +71,10 @@ def thought_title(seconds: float, tokens: int | None, compact: bool = False) -> 
         return f"Thought {seconds:.1f} s{tail}"
     tail = f" · {tokens} tokens" if tokens is not None else ""
     return f"Thought for {seconds:.1f} s{tail}"
+
+
+class AnswerMarkdown(LaidOutOnce, Markdown):
+    """The answer's Markdown, laid out once when mounted (sizing.py)."""
 
 
 class ThinkingTitle(LaidOutOnce, CollapsibleTitle):
@@ -142,14 +146,14 @@ class ReplyView(LaidOutOnce, Vertical):
         self.thought: tuple[float, int | None] | None = None  # what the header shows when done
         self.thinking = ThinkingBlock(thinking, title, collapsed)
         parser = math_parser()  # one per reply: textual asks the factory on every append
-        self.answer = Markdown(answer, parser_factory=lambda: parser)
+        self.answer = AnswerMarkdown(answer, parser_factory=lambda: parser)
         self.tail = LiveText(classes="tail")  # streamed answer text not in the Markdown yet
         self.tail.display = live
         self.marked = len(answer)  # how much of answer_text the Markdown holds
         self.marked_at = 0.0  # when it last took streamed text
-        self.why = Static(why, classes="why", markup=False)
+        self.why = SizedStatic(why, classes="why", markup=False)
         self.why.display = bool(why)
-        self.figures = Static(figures, classes="figures", markup=False)
+        self.figures = SizedStatic(figures, classes="figures", markup=False)
         self.done: Done | None = None
         self.live_notes_done = False  # the app's notices for this reply (turns left out)
 

@@ -11,11 +11,18 @@ from textual.message import Message
 from textual.widgets import Input, Label, ListItem, ListView, Static
 
 from localthink.store.db import Conversation
+from localthink.tui.widgets.sizing import LaidOutOnce
 
 
-class ConversationItem(ListItem):
+class ChatTitle(LaidOutOnce, Label):
+    pass
+
+
+class ConversationItem(LaidOutOnce, ListItem):
+    """A chat in the list; a new one is laid out once when mounted (sizing.py)."""
+
     def __init__(self, conversation: Conversation) -> None:
-        super().__init__(Label(conversation.title, markup=False))
+        super().__init__(ChatTitle(conversation.title, markup=False))
         self.conversation = conversation
 
 
