@@ -7,8 +7,9 @@ moves ±0.05 between runs on a 2-core VM. This one is steady: the reply's real t
 are replayed by an engine in the app's process that sleeps between them at a fixed pace,
 so nothing else competes, and the main thread's CPU time from Enter to the drain that
 draws the reply's end is read, with the frames and layouts from Enter until the app
-closes. Two shapes: the answer alone, and a reasoning model's (the same text as thinking,
-then as the answer).
+closes. Three shapes: the answer alone, a reasoning model's (the same text as thinking,
+then as the answer), both in a new chat, and the answer in a chat of 30 earlier turns
+(taller than the screen, as in daily use: a layout there costs several times more).
 
     python benchmarks/tui_draw_cost.py [--rounds 6] [--tps 70]
 
@@ -31,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))  # tui_startup's app_reply and prompt
 
 RESULTS = Path(__file__).parent / "results" / "tui_draw_cost.json"
+LONG_CHAT = 30  # earlier turns of the third shape's chat
 
 
 class PacedEngine:
@@ -100,12 +102,12 @@ class Counts:
         App.post_message = enter_resets
 
 
-def measure(opened, rounds: int, counts: Counts) -> dict:
+def measure(opened, rounds: int, counts: Counts, history: int = 0) -> dict:
     import tui_startup
 
     rows = []
     for _ in range(rounds + 1):  # the first warms Textual's caches: left out
-        _, cpu = asyncio.run(tui_startup.app_reply(opened, 100_000))
+        _, cpu = asyncio.run(tui_startup.app_reply(opened, 100_000, history))
         rows.append(
             {"window_cpu_ms": round(1000 * cpu), "frames": counts.frames, "layouts": counts.layouts}
         )
@@ -144,9 +146,11 @@ def main() -> None:
         }
         shapes = {"answer": pieces, "thinking_then_answer": ["<think>", *pieces, "</think>"]}
         shapes["thinking_then_answer"] += pieces
+        shapes["answer_after_30_turns"] = pieces
         for shape, tokens in shapes.items():
             paced = replace(opened, engine=PacedEngine(info, tokens, args.tps))
-            result[shape] = measure(paced, args.rounds, counts)
+            history = LONG_CHAT if shape == "answer_after_30_turns" else 0
+            result[shape] = measure(paced, args.rounds, counts, history)
             r = result[shape]
             print(
                 f"{shape}: window CPU {r['window_cpu_ms_median']} ms, "

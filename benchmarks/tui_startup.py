@@ -66,10 +66,11 @@ def first_frame_seconds(home: str) -> float:
         os.close(master)
 
 
-async def app_reply(opened, tokens: int) -> tuple[float, float]:
+async def app_reply(opened, tokens: int, history: int = 0) -> tuple[float, float]:
     """The app's tokens/s for one reply, and its window's CPU seconds from Enter to the end
     (the main thread's: what the engine's threads lose cores to, with the receiving
-    thread's few ms left out)."""
+    thread's few ms left out). With `history`, the question goes to a chat opened with that
+    many earlier turns (taller than the screen: daily use), else to a new chat."""
     from textual import events
 
     from localthink.engine.protocol import SamplingParams
@@ -102,6 +103,8 @@ async def app_reply(opened, tokens: int) -> tuple[float, float]:
         async with app.run_test(size=(120, 40)) as pilot:
             while app.session is None:
                 await pilot.pause(0.01)
+            if history:
+                await app.show_conversation(earlier_turns(app.store, history))
             app.query_one("#prompt").load_text(PROMPT)
             # a user types the question after the window is up: what startup left to draw
             # (the footer's keys, the chat list) and the typed text are done before Enter
@@ -114,10 +117,25 @@ async def app_reply(opened, tokens: int) -> tuple[float, float]:
             app.post_message(events.Key("enter", "\r"))
             await ended.wait()
             last = finished[0]
-            gen = app.query_one(ReplyView).done.stats.gen_tokens
+            gen = app.query(ReplyView).last().done.stats.gen_tokens
             app.opened = None  # keep the shared engine loaded for the next round
     # fresh conversation each round: the same one-turn prompt
     return gen / (last - start), window[-1]
+
+
+def earlier_turns(store, turns: int) -> int:
+    """A stored chat of `turns` question-and-answer turns, each answer a few Markdown
+    paragraphs and a list, as a model's are; returns its id."""
+    conv = store.new_conversation("an earlier chat", "smollm2-135m")
+    answer = (
+        "A bicycle stays up because it keeps moving: steering **into** a lean brings the "
+        "wheels back under the rider.\n\n- trail: the front wheel touches down behind "
+        "the steering axis\n- speed: faster is steadier\n\nThe rest is practice."
+    )
+    for i in range(turns):
+        store.add_message(conv.id, "user", f"Question {i}: why does a bicycle stay upright?")
+        store.add_message(conv.id, "assistant", answer, model="smollm2-135m")
+    return conv.id
 
 
 def ask_reply(opened, tokens: int) -> float:
