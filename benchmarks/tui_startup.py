@@ -123,26 +123,35 @@ async def app_reply(opened, tokens: int, history: int = 0) -> tuple[float, float
     return gen / (last - start), window[-1]
 
 
+EARLIER_ANSWER = (
+    "A bicycle stays up because it keeps moving: steering **into** a lean brings the "
+    "wheels back under the rider.\n\n- trail: the front wheel touches down behind "
+    "the steering axis\n- speed: faster is steadier\n\nThe rest is practice."
+)
+
+
+def earlier_questions(turns: int) -> list[str]:
+    return [f"Question {i}: why does a bicycle stay upright?" for i in range(turns)]
+
+
 def earlier_turns(store, turns: int) -> int:
     """A stored chat of `turns` question-and-answer turns, each answer a few Markdown
     paragraphs and a list, as a model's are; returns its id."""
     conv = store.new_conversation("an earlier chat", "smollm2-135m")
-    answer = (
-        "A bicycle stays up because it keeps moving: steering **into** a lean brings the "
-        "wheels back under the rider.\n\n- trail: the front wheel touches down behind "
-        "the steering axis\n- speed: faster is steadier\n\nThe rest is practice."
-    )
-    for i in range(turns):
-        store.add_message(conv.id, "user", f"Question {i}: why does a bicycle stay upright?")
-        store.add_message(conv.id, "assistant", answer, model="smollm2-135m")
+    for question in earlier_questions(turns):
+        store.add_message(conv.id, "user", question)
+        store.add_message(conv.id, "assistant", EARLIER_ANSWER, model="smollm2-135m")
     return conv.id
 
 
-def ask_reply(opened, tokens: int) -> float:
-    from localthink.chat import Session
-    from localthink.engine.protocol import Done, SamplingParams
+def ask_reply(opened, tokens: int, history: int = 0) -> float:
+    """`ask`'s path: tokens/s of one reply, after the same earlier turns as app_reply's."""
+    from localthink.chat import Session, Turn
+    from localthink.engine.protocol import Done, ReplyStats, SamplingParams
 
     session = Session(opened.engine, SamplingParams(max_tokens=tokens, temperature=0.0))
+    for question in earlier_questions(history):
+        session.turns.append(Turn(question, "", EARLIER_ANSWER, ReplyStats()))
     start = time.perf_counter()
     done = [e for e in session.send(PROMPT) if isinstance(e, Done)][0]
     return done.stats.gen_tokens / (time.perf_counter() - start)
