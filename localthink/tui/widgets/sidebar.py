@@ -15,7 +15,7 @@ from localthink.tui.widgets.sizing import LaidOutOnce
 
 
 class ChatTitle(LaidOutOnce, Label):
-    pass
+    """A chat's title in the list (sizing.py)."""
 
 
 class ConversationItem(LaidOutOnce, ListItem):
