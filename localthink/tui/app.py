@@ -24,6 +24,7 @@ from localthink.store.db import Store, open_store
 from localthink.tui.actions import KEYS, ChatActions, budget_label
 from localthink.tui.conversation import ChatConversation
 from localthink.tui.editing import ChatEditing
+from localthink.tui.screen import ChatScreen
 from localthink.tui.streaming import EventBuffer
 from localthink.tui.widgets.chat_log import ChatLog
 from localthink.tui.widgets.messages import EmptyState, UserMessage
@@ -149,6 +150,9 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         collector's full passes: on a 2-core machine one of them took 160-200 ms in the
         middle of a reply, a stall of the window and of llama.cpp's threads beside it."""
         gc.freeze()
+
+    def get_default_screen(self) -> Screen:
+        return ChatScreen(id="_default")  # a full layout arranges the chat once (screen.py)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
