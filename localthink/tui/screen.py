@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from textual import errors
 from textual._compositor import Compositor, ReflowResult
-from textual.map_geometry import MapGeometry
 from textual.geometry import Size
+from textual.map_geometry import MapGeometry
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -33,8 +33,7 @@ class MapKeepingCompositor(Compositor):
         # it in none either: after a scroll, updating a hidden Static (an empty note, a
         # folded thinking block's text) took a whole arrangement to learn that
         if self._full_map_invalidated and not self._shown(widget):
-            if self._visible_map is None or widget not in self._visible_map:
-                raise errors.NoWidget("Widget is not in layout")
+            raise errors.NoWidget("Widget is not in layout")
         return super().find_widget(widget)
 
     @staticmethod
