@@ -13,11 +13,14 @@ the rebuilds). Textual offers no hook for it, hence the subclass (textual 8.2).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from textual import errors
 from textual._compositor import Compositor, ReflowResult
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.map_geometry import MapGeometry
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.widget import Widget
 
 
@@ -35,6 +38,24 @@ class MapKeepingCompositor(Compositor):
         if self._full_map_invalidated and not self._shown(widget):
             raise errors.NoWidget("Widget is not in layout")
         return super().find_widget(widget)
+
+    def _get_renders(
+        self, crop: Region | None = None
+    ) -> Iterable[tuple[Region, Region, list[Strip]]]:
+        """Each widget's lines in the rows of `crop` (a partial update), not all of them."""
+        if crop is None:
+            yield from super()._get_renders(crop)
+            return
+        rows = Region(0, crop.y, self.size.width, crop.height)  # whole lines: each cut filled
+        for widget, (region, clip) in self.visible_widgets.items():
+            clip = clip.intersection(rows)
+            x, y, width, height = region.intersection(clip)
+            if width and height:
+                yield (
+                    region,
+                    clip,
+                    widget.render_lines(Region(x - region.x, y - region.y, width, height)),
+                )
 
     @staticmethod
     def _shown(widget: Widget) -> bool:

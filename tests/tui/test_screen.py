@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from textual._compositor import Compositor
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 from textual.screen import Screen
 from textual.widgets import Static
 
-from localthink.tui.screen import ChatScreen
+from localthink.tui.screen import ChatScreen, MapKeepingCompositor
 from localthink.tui.widgets.chat_log import ChatLog
 from localthink.tui.widgets.live_text import STEP, LiveText
 
@@ -84,3 +85,85 @@ async def test_the_chat_app_uses_the_chat_screen(tmp_path):
 
     app = ChatApp(opener=lambda spec: None, store=Store(tmp_path / "c.db"))
     assert isinstance(app.get_default_screen(), ChatScreen)
+
+
+def _no_model(spec):
+    from localthink.errors import LocalthinkError
+
+    raise LocalthinkError("no model in this test")
+
+
+async def _chat_on_screen(tmp_path, pilot_body) -> None:
+    """The chat app showing a stored chat of 12 turns (taller than its screen)."""
+    from localthink.store.db import Store
+    from localthink.tui.app import ChatApp
+
+    store = Store(tmp_path / "c.db")
+    conv = store.new_conversation("bicycles", "m")
+    for i in range(12):
+        store.add_message(conv.id, "user", f"Question {i}: why does a bicycle stay up?")
+        store.add_message(
+            conv.id, "assistant", "It **keeps moving**:\n\n- trail\n- speed\n\n`done`", model="m"
+        )
+    app = ChatApp(opener=_no_model, store=store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.show_conversation(conv.id)
+        await pilot.pause(0.2)
+        await pilot_body(app, pilot)
+
+
+async def test_a_partial_update_draws_what_textual_draws(tmp_path):
+    """For any region to update, the lines drawn are Textual's own, strip by strip."""
+    import functools
+    import itertools
+    import random
+
+    async def body(app, pilot):
+        compositor = app.screen._compositor
+        assert isinstance(compositor, MapKeepingCompositor)
+        size = compositor.size
+        rng = random.Random(7)
+        for _ in range(60):
+            x, y = rng.randrange(size.width), rng.randrange(size.height)
+            crop = Region(x, y, rng.randint(1, size.width - x), rng.randint(1, size.height - y))
+            drawn = crop.line_range.__contains__
+            ours = compositor._render_chops(crop, drawn)
+            compositor._get_renders = functools.partial(Compositor._get_renders, compositor)
+            try:
+                textual_s = compositor._render_chops(crop, drawn)
+            finally:
+                del compositor._get_renders
+            for line in crop.line_range:
+                # the cuts of the line under the region: the update draws those (outside
+                # them Textual leaves cuts of widgets not overlapping the region unfilled)
+                cuts = compositor.cuts[line]
+                under = [a for a, b in itertools.pairwise(cuts) if a < crop.right and b > crop.x]
+                theirs = {cut: list(textual_s[line][cut]) for cut in under}
+                mine = {cut: list(ours[line][cut]) for cut in under}
+                assert mine == theirs, (crop, line)
+
+    await _chat_on_screen(tmp_path, body)
+
+
+async def test_a_partial_update_renders_only_its_rows(tmp_path, monkeypatch):
+    """A frame of a streaming reply updates a row or two; each widget behind them renders
+    those rows (Textual rendered every row of each: the chat list, the log, the screen)."""
+    from textual.widget import Widget
+
+    rendered = []
+    render_lines = Widget.render_lines
+
+    def counted(widget, crop):
+        rendered.append(crop.height)
+        return render_lines(widget, crop)
+
+    async def body(app, pilot):
+        log = app.query_one(ChatLog)
+        row = log.region.y + 3
+        monkeypatch.setattr(Widget, "render_lines", counted)
+        app.screen._compositor._dirty_regions.add(Region(log.region.x, row, 20, 1))
+        app.screen._compositor_refresh()
+        monkeypatch.undo()
+        assert rendered and max(rendered) == 1, rendered
+
+    await _chat_on_screen(tmp_path, body)
