@@ -1,14 +1,24 @@
-"""The chat's screen: Textual's, with a compositor that keeps the map a layout made.
+"""The chat's screen: Textual's, drawing less of the screen per frame and per layout.
 
-A full layout (Compositor.reflow) arranges every widget of the screen, visible or not, and
-keeps that map; but it leaves the map marked stale when the layout before it was a scroll
-(reflow_visible marks it so, rightly: scrolling moves everything). The same layout then
-sets each widget's new size, which asks where the widget is, and the stale mark makes
-Textual arrange the whole screen a second time to answer. In a chat of 30 turns (600
-widgets) that second arrangement took ~26 ms at each growth of a streaming reply, five
-times a reply on a 2-core machine: 130 ms of the window's ~600, each a stall of the token
-llama.cpp's threads were computing beside it (benchmarks/tui_draw_cost.py, a counter on
-the rebuilds). Textual offers no hook for it, hence the subclass (textual 8.2).
+On a 2-core machine every millisecond the window draws is one llama.cpp's threads wait out
+beside it, and three things Textual does cost a streaming reply most in a long chat
+(benchmarks/tui_draw_cost.py; counters on arrangements, rows rendered and frames):
+
+- A full layout (Compositor.reflow) arranges every widget, visible or not, and keeps that
+  map, but leaves it marked stale when the layout before it was a scroll (which marks it
+  so, rightly: scrolling moves everything). The same layout then sets each widget's new
+  size, which asks where the widget is, and Textual arranged the whole screen a second
+  time to answer: ~26 ms in a chat of 30 turns (600 widgets), five times a reply.
+- A partial update (a frame of a streaming reply: a row or two) rendered every row of each
+  widget whose area met the update's: the chat list, the log and the screen, 200 rows for
+  two. Now each renders the rows under the update.
+- A reply that grows in a chat taller than the screen takes a layout, and the log then
+  scrolls to follow it: Textual drew the layout's frame at the old scroll position, and
+  then the scroll's. The first is left out (the scroll's frame draws all of it), which
+  also takes away a frame in which the reply's new rows showed below the screen's edge.
+
+Textual offers no hooks for these, hence the subclasses (textual 8.2); tests/tui/
+test_screen.py holds Textual's own behaviour beside ours, and fails when it changes.
 """
 
 from __future__ import annotations
@@ -68,3 +78,18 @@ class ChatScreen(Screen):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._compositor = MapKeepingCompositor()
+        self._scroll_follows = False
+
+    def scroll_follows_layout(self) -> None:
+        """Said during a layout by a log that scrolled to follow what the layout grew (its
+        scroll position moved): the scroll's own layout, which Textual runs next, draws
+        the frame, and what this layout changed with it."""
+        self._scroll_follows = True
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        self._scroll_follows = False  # a scroll layout (or any other) draws its frame
+        super()._refresh_layout(size, scroll)
+
+    def _compositor_refresh(self) -> None:
+        if not self._scroll_follows:  # else the regions to draw wait for the scroll's frame
+            super()._compositor_refresh()

@@ -167,3 +167,43 @@ async def test_a_partial_update_renders_only_its_rows(tmp_path, monkeypatch):
         assert rendered and max(rendered) == 1, rendered
 
     await _chat_on_screen(tmp_path, body)
+
+
+async def _frames_per_growth(screen_class: type[Screen], monkeypatch) -> list[int]:
+    """Frames drawn at each of three growths of a reply at the end of a long chat (each
+    followed by the log's scroll), checking that the last line shows after each."""
+    frames = []
+    render_update = Compositor.render_update
+
+    def counted(compositor, *args, **kwargs):
+        frames.append(1)
+        return render_update(compositor, *args, **kwargs)
+
+    app = LongChatApp(screen_class)
+    per_growth = []
+    async with app.run_test(size=(60, 30)) as pilot:
+        live, log = app.query_one(LiveText), app.query_one(ChatLog)
+        live.set_text("a\n")
+        await pilot.pause(0.1)
+        monkeypatch.setattr(Compositor, "render_update", counted)
+        text = "a\n"
+        for i in range(3):
+            text += "line\n" * (STEP + 1) + f"end of growth {i}\n"
+            frames.clear()
+            live.set_text(text)
+            for _ in range(4):
+                await pilot.pause(0.05)
+            per_growth.append(len(frames))
+            assert log.scroll_y == log.max_scroll_y > 0
+            shown = [strip.text for strip in app.screen._compositor.render_strips()]
+            assert any(f"end of growth {i}" in line for line in shown), shown
+    return per_growth
+
+
+async def test_a_growth_followed_by_the_log_draws_one_frame(monkeypatch):
+    assert await _frames_per_growth(ChatScreen, monkeypatch) == [1, 1, 1]
+
+
+async def test_textual_s_own_screen_draws_two(monkeypatch):
+    """The first at the old scroll position: the behaviour screen.py leaves out."""
+    assert await _frames_per_growth(Screen, monkeypatch) == [2, 2, 2]

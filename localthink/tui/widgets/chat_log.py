@@ -23,9 +23,15 @@ class ChatLog(LaidOutOnce, VerticalScroll):
     following = True
 
     def watch_virtual_size(self) -> None:
-        # the content grew (or shrank) in a layout: still following, to the end after it
+        # the content grew (or shrank) in a layout: still following, to its end at once
+        # (the layout has set the size the end is measured by); the screen then draws one
+        # frame, at the new position, where it drew the old one first (tui/screen.py)
         if self.following:
-            self.scroll_end(animate=False)
+            before = self.scroll_y
+            self.scroll_end(animate=False, immediate=True)
+            follows = getattr(self.screen, "scroll_follows_layout", None)
+            if self.scroll_y != before and follows is not None:
+                follows()
 
     def release_anchor(self) -> None:
         # Textual calls this for every scroll the user makes (wheel, keys, scrollbar) and
