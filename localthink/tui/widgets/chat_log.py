@@ -25,13 +25,19 @@ class ChatLog(LaidOutOnce, VerticalScroll):
     def watch_virtual_size(self) -> None:
         # the content grew (or shrank) in a layout: still following, to its end at once
         # (the layout has set the size the end is measured by); the screen then draws one
-        # frame, at the new position, where it drew the old one first (tui/screen.py)
-        if self.following:
+        # frame, at the new position, where it drew the old one first (tui/screen.py).
+        # Not where the log had no scrollbar before this layout (it cannot scroll yet),
+        # and again once the layout is done, as Textual measures the end: that one moves
+        # nothing unless the log's own size changed in the layout too (a resize)
+        if not self.following:
+            return
+        if self.allow_vertical_scroll:
             before = self.scroll_y
             self.scroll_end(animate=False, immediate=True)
             follows = getattr(self.screen, "scroll_follows_layout", None)
             if self.scroll_y != before and follows is not None:
                 follows()
+        self.scroll_end(animate=False)
 
     def release_anchor(self) -> None:
         # Textual calls this for every scroll the user makes (wheel, keys, scrollbar) and
