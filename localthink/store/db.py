@@ -92,7 +92,8 @@ class Store:
         """`reading`: for commands that only read (stats, export): when the store cannot be
         opened for writing (a read-only or full disk), it is opened to read as it is."""
         self.path = path = Path(path)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # transaction() holds it around each write inside
+        self._joined = False  # a transaction is open: writes join it
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -130,11 +131,24 @@ class Store:
         return False
 
     @contextmanager
+    def transaction(self):
+        """The writes made inside go to disk together, in one commit, or none of them."""
+        with self._tx():
+            yield
+
+    @contextmanager
     def _tx(self):
         with self._lock:
+            if self._joined:  # inside transaction(): its commit is ours
+                yield self._conn
+                return
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-                yield self._conn
+                self._joined = True
+                try:
+                    yield self._conn
+                finally:
+                    self._joined = False
                 self._conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:  # a full disk, a locked or damaged file
                 self._rollback()

@@ -229,8 +229,9 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         if self.streaming is not None:
             self.notify("A reply is still streaming (Esc stops it).", severity="warning")
             return
+        new_chat = self.conversation_id is None
         try:
-            message_id = await self._store_question(text, add_user)
+            message_id = self._store_question(text, add_user)
         except StoreError as exc:  # a full disk: nothing is sent, the question stays typed
             self.store_failed(exc)
             prompt = self.query_one(PromptInput)
@@ -239,15 +240,19 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
             return
         # The model starts before the question and the reply are on screen: mounting them
         # takes ~0.2 s of a 2-core machine, time the engine would otherwise wait out. Events
-        # wait in the buffer until the reply is mounted (see _drain).
-        view = ReplyView()
-        self.streaming = (view, message_id)
+        # wait in the buffer until the reply is mounted (see _drain). Nothing is built
+        # before the request either: a new chat's log cleared and the reply's widgets made
+        # first took the request ~15 ms after Enter (benchmarks/busy_machine.py's case).
         self.cancel.clear()
         self.generate(text, message_id)
+        view = ReplyView()
+        self.streaming = (view, message_id)
         log = self.query_one(ChatLog)
         view.thinking.display = not self.hide_thinking
         with self.batch_update():  # one layout for the turn and the chat list
             self.refresh_sidebar()
+            if new_chat:  # its empty-state note goes
+                await log.remove_children()
             await log.mount_all([UserMessage(text, self.question_id), view] if add_user else [view])
         log.follow()  # a new question: to the end, wherever the user had scrolled
         # a blinking cursor repaints the prompt twice a second, CPU the engine's threads
@@ -255,29 +260,38 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
         self.query_one(PromptInput).cursor_blink = False
         await self.drain()  # what came while the reply was mounted
 
-    async def _store_question(self, text: str, add_user: bool) -> int:
-        """The question and an empty 'streaming' reply row; returns the reply's id."""
+    def _store_question(self, text: str, add_user: bool) -> int:
+        """The question and an empty 'streaming' reply row, in one commit (one write to
+        disk before the request, not five) or not at all; returns the reply's id. A new
+        chat's rows are made with them; its Session (no turns, this chat's settings) and
+        what the screen shows stay as they are until ask() draws the turn."""
         info = self.opened.engine.info
-        if self.conversation_id is None:
-            conv = self.store.new_conversation(text.splitlines()[0][:48], info.name)
-            self.store_new_chat_settings(conv.id)  # set (F4) before the first question
-            await self.show_conversation(conv.id)
-        if add_user:
-            self.question_id = self.store.add_message(self.conversation_id, "user", text)
         params = self.session.params
-        message_id = self.store.add_message(
-            self.conversation_id,
-            "assistant",
-            model=info.name,
-            params=params.__dict__,
-            status="streaming",
-        )
-        self.store.set_outcome(
-            message_id,
-            think_budget=params.think_budget,
-            min_think=params.min_think,
-            no_think=int(params.no_think or params.think_budget == 0),
-        )
+        with self.store.transaction():
+            conversation_id = self.conversation_id
+            if conversation_id is None:
+                title = text.splitlines()[0][:48]
+                conversation_id = self.store.new_conversation(title, info.name).id
+                self.store_new_chat_settings(conversation_id)  # set (F4) before the question
+            question_id = (
+                self.store.add_message(conversation_id, "user", text)
+                if add_user
+                else self.question_id
+            )
+            message_id = self.store.add_message(
+                conversation_id,
+                "assistant",
+                model=info.name,
+                params=params.__dict__,
+                status="streaming",
+            )
+            self.store.set_outcome(
+                message_id,
+                think_budget=params.think_budget,
+                min_think=params.min_think,
+                no_think=int(params.no_think or params.think_budget == 0),
+            )
+        self.conversation_id, self.question_id = conversation_id, question_id
         return message_id
 
     def generate(self, text: str, message_id: int) -> None:

@@ -52,6 +52,24 @@ def test_conversations_newest_first_search_rename_delete(store):
     assert store.messages(a.id) == []  # cascaded
 
 
+def test_a_transaction_commits_its_writes_together_or_none(store):
+    with store.transaction():
+        conv = store.new_conversation("together")
+        store.add_message(conv.id, "user", "asked")
+        # not yet on disk: a second connection (another localthink) sees nothing
+        other = sqlite3.connect(store.path)
+        assert other.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
+    assert other.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 1
+    # a write that fails inside (here a message to no chat) takes the others with it
+    with pytest.raises(StoreError, match="write failed"):
+        with store.transaction():
+            store.new_conversation("half a turn")
+            store.add_message(10_000, "user", "to no chat")
+    assert [c.title for c in store.conversations()] == ["together"]
+    store.add_message(conv.id, "assistant", "and the store writes on afterwards")
+    assert len(store.messages(conv.id)) == 2
+
+
 def test_reply_writer_writes_while_streaming_and_final_figures(store):
     conv = store.new_conversation("t")
     mid = store.add_message(conv.id, "assistant", status="streaming")

@@ -52,3 +52,30 @@ async def test_replies_stream_on_and_questions_stay_typed_when_the_store_fails(t
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(app.query(ReplyView)) == 2 and app.streaming is None)
         assert store.messages(store.conversations()[0].id)[-1].status == "complete"
+
+
+async def test_a_new_chat_whose_first_turn_cannot_be_stored_leaves_no_half_of_it(tmp_path):
+    store = Store(tmp_path / "c.db")
+    app = ChatApp(opener=scripted_opener(ScriptedEngine(ANSWER)), store=store)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await wait_until(pilot, lambda: app.session is not None)
+        # the chat's row can be written, its messages cannot: the disk fills between them
+        store._conn.execute(
+            "CREATE TEMP TRIGGER full BEFORE INSERT ON messages"
+            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+        prompt = app.query_one("#prompt")
+        prompt.load_text("What is 17 × 23?")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert notices(app)[-1][0] == "Cannot save the chat"
+        assert store.conversations() == []  # no empty chat in the list
+        assert app.conversation_id is None and prompt.text == "What is 17 × 23?"
+        assert app.query("#empty")  # the new chat's screen is still up
+        store._conn.execute("DROP TRIGGER full")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.streaming is None and app.query(ReplyView))
+        [conv] = store.conversations()
+        assert [m.role for m in store.messages(conv.id)] == ["user", "assistant"]
+        assert store.messages(conv.id)[-1].status == "complete"
+        assert not app.query("#empty")
