@@ -61,10 +61,9 @@ def test_a_transaction_commits_its_writes_together_or_none(store):
         assert other.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
     assert other.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 1
     # a write that fails inside (here a message to no chat) takes the others with it
-    with pytest.raises(StoreError, match="write failed"):
-        with store.transaction():
-            store.new_conversation("half a turn")
-            store.add_message(10_000, "user", "to no chat")
+    with pytest.raises(StoreError, match="write failed"), store.transaction():
+        store.new_conversation("half a turn")
+        store.add_message(10_000, "user", "to no chat")
     assert [c.title for c in store.conversations()] == ["together"]
     store.add_message(conv.id, "assistant", "and the store writes on afterwards")
     assert len(store.messages(conv.id)) == 2
