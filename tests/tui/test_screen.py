@@ -11,6 +11,7 @@ from textual.widgets import Static
 from localthink.tui.screen import ChatScreen, MapKeepingCompositor
 from localthink.tui.widgets.chat_log import ChatLog
 from localthink.tui.widgets.live_text import STEP, LiveText
+from localthink.tui.widgets.messages import UserMessage
 
 
 class LongChatApp(App):
@@ -146,25 +147,44 @@ async def test_a_partial_update_draws_what_textual_draws(tmp_path):
 
 
 async def test_a_partial_update_renders_only_its_rows(tmp_path, monkeypatch):
-    """A frame of a streaming reply updates a row or two; each widget behind them renders
-    those rows (Textual rendered every row of each: the chat list, the log, the screen)."""
+    """A frame of a streaming reply updates a row or two; each widget under them gives those
+    rows, rendered where they changed and else as its cache holds them (Textual rendered
+    every row of each widget in those rows: the chat list, the log, the screen)."""
     from textual.widget import Widget
 
-    rendered = []
+    from localthink.tui.widgets.sidebar import Sidebar
+
+    rendered, kept = [], []
     render_lines = Widget.render_lines
+    kept_lines = MapKeepingCompositor._kept_lines
 
     def counted(widget, crop):
-        rendered.append(crop.height)
+        rendered.append((widget, crop.height))
         return render_lines(widget, crop)
+
+    def looked_up(widget, crop):
+        lines = kept_lines(widget, crop)
+        kept.extend([(widget, crop.height)] if lines is not None else [])
+        return lines
 
     async def body(app, pilot):
         log = app.query_one(ChatLog)
         row = log.region.y + 3
+        [message] = [m for m in app.query(UserMessage) if m.region.y <= row < m.region.bottom]
+        message.refresh()  # its lines must be rendered again; the others' are as they were
         monkeypatch.setattr(Widget, "render_lines", counted)
+        monkeypatch.setattr(MapKeepingCompositor, "_kept_lines", staticmethod(looked_up))
         app.screen._compositor._dirty_regions.add(Region(log.region.x, row, 20, 1))
         app.screen._compositor_refresh()
         monkeypatch.undo()
-        assert rendered and max(rendered) == 1, rendered
+        assert [w for w, _ in rendered] == [message]  # the rest from their caches
+        assert app.screen in [w for w, _ in kept] and log in [w for w, _ in kept]
+        assert max(rows for _, rows in rendered + kept) == 1, (rendered, kept)
+        # the chat list beside the log renders nothing (Textual's screen does: it spans it)
+        drawn = [w for w, _ in rendered + kept]
+        beside = [w for w in drawn if isinstance(w, Sidebar)]
+        beside += [w for w in drawn if any(isinstance(a, Sidebar) for a in w.ancestors)]
+        assert not beside
 
     await _chat_on_screen(tmp_path, body)
 

@@ -109,6 +109,48 @@ async def test_a_growing_piece_measures_its_rows_as_textual_does():
             assert rows == piece.visual.get_height(piece.styles, width), (step, width)
 
 
+async def test_a_growing_piece_draws_the_lines_textual_draws():
+    """TextPiece wraps only the lines after the finished ones it drew last; what it draws
+    must stay what Textual draws of the whole text, as text grows, is replaced, the width
+    or the style changes, and a few rows are reserved below it or cut off."""
+    import random
+
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    from localthink.tui.widgets.sizing import TextPiece
+
+    def drawn(piece, render) -> list:  # Textual's own, from scratch
+        render(piece)
+        return list(piece._render_cache.lines)
+
+    rng = random.Random(11)
+    words = ["a", "bicycle", "stays", "upright", "—", "x" * 70, "\n", "\n\n", "émoji 🚲", "\t"]
+    app = PieceApp()
+    async with app.run_test(size=(50, 30)) as pilot:
+        piece = app.query_one(TextPiece)
+        await pilot.pause()
+        text, shown, rows, reused = "", "", 0, 0
+        for step in range(300):
+            if step % 97 == 96:  # replaced by another text (a freeze moved its start)
+                text = text[len(text) // 2 :]
+            elif step % 53 == 52:  # the width, the height reserved, or the colour change
+                piece.styles.width = rng.choice([20, 33, 46])
+                piece.styles.height = rng.choice(["auto", rows + 3, max(1, rows - 2)])
+                piece.styles.color = rng.choice(["red", "green"])
+                await pilot.pause()
+                shown, rows = "", 0  # laid out again: drawn whole, as LiveText does then
+            text += rng.choice(words) + rng.choice(["", " "])
+            rows = piece.show_grown(text, shown, rows)
+            shown = text
+            kept = piece._rendered[1] if piece._rendered else ""
+            piece.render_lines(Region(0, 0, *piece.size))  # as a frame draws it
+            ours = list(piece._render_cache.lines)
+            reused += bool(kept) and piece._rendered[1].startswith(kept)
+            assert ours == drawn(piece, Widget._render_content), step
+        assert reused > 150  # most frames drew only the lines after the finished ones
+
+
 class ChatLogApp(App):
     def compose(self) -> ComposeResult:
         from localthink.tui.widgets.chat_log import ChatLog

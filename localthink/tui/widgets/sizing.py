@@ -16,9 +16,14 @@ from __future__ import annotations
 
 from typing import Self
 
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
+from textual.strip import Strip
+from textual.visual import Visual
+from textual.widget import _RenderCache
 from textual.widgets import Static
 
 
@@ -38,6 +43,8 @@ class TextPiece(SizedStatic):
     _quiet = False
     # (width, finished lines, their rows) when last measured
     _measured: tuple[int, str, int] = (0, "", 0)
+    # ((width, style), finished lines, their strips) when last rendered
+    _rendered: tuple[tuple, str, list[Strip]] | None = None
 
     def show_grown(self, text: str, shown: str, shown_rows: int) -> int:
         """Show `text` without a layout; the rows it takes. Where it only adds to `shown`
@@ -72,6 +79,61 @@ class TextPiece(SizedStatic):
             head = text[:cut]
         self._measured = (width, head, rows)
         return rows + Content(text[cut:]).get_height(self.styles, width)
+
+    def _render_content(self) -> None:
+        """Render the text's lines, wrapping only those after the finished ones drawn last
+        time. Textual wraps all of a widget's text whenever it is drawn again, and the live
+        piece of a streaming reply is, at every frame: that was ~40 % of a frame's CPU
+        (cProfile, a 200-token reply). Lines wrap one by one, so the strips of the lines
+        before the last newline are kept while the text only grows, at the same width and
+        style. A selection, or an alignment other than top left, renders the Textual way.
+        Written by hand: Textual caches a widget's render whole or not at all."""
+        visual = self._render()
+        if (
+            not isinstance(visual, Content)
+            or self.text_selection is not None
+            or self.styles.content_align != ("left", "top")
+        ):
+            self._rendered = None
+            super()._render_content()
+            return
+        width, height = self.size
+        style = self.visual_style
+        key, text = (width, style), visual.plain
+        kept = self._rendered
+        if kept is None or kept[0] != key or not text.startswith(kept[1]):
+            kept = self._rendered = (key, "", [])
+        _, head, strips = kept
+        rest = visual[len(head) :]
+        cut = rest.plain.rfind("\n")
+        if cut >= 0:  # lines finished since: wrapped once more, and kept
+            strips = strips + self._strips(rest[:cut], head.count("\n"))
+            head, rest = head + rest.plain[: cut + 1], rest[cut + 1 :]
+            self._rendered = (key, head, strips)
+        strips = strips + self._strips(rest, head.count("\n"))
+        self._render_cache = _RenderCache(self.size, strips[:height])
+        self._dirty_regions.clear()
+
+    def _strips(self, part: Content, line: int) -> list[Strip]:
+        """The strips of `part`, the text from its `line`-th line on: each segment says
+        where in the text it is (for selecting with the mouse), counted from the part's
+        start by Textual, and moved down here to count from the text's."""
+        strips = Visual.to_strips(self, part, self.size.width, None, self.visual_style)
+        if not line:
+            return strips
+        moved = []
+        for strip in strips:
+            segments = []
+            for segment in strip:
+                text, seg_style, control = segment
+                offset = seg_style.meta.get("offset") if seg_style and seg_style._meta else None
+                if offset is not None:
+                    x, y = offset
+                    seg_style = seg_style + RichStyle.from_meta({"offset": (x, y + line)})
+                    segment = Segment(text, seg_style, control)
+                segments.append(segment)
+            moved.append(Strip(segments, strip.cell_length))
+        return moved
 
     def refresh(self, *regions: Region, **kwargs) -> Self:
         return self if self._quiet else super().refresh(*regions, **kwargs)
