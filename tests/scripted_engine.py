@@ -7,6 +7,7 @@ LlamaEngine, so splitting and figures are the real code.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,11 +38,16 @@ class ScriptedEngine:
     )
 
     def __init__(
-        self, pieces: list[str], starts_inside: bool = True, pause_at: int | None = None
+        self,
+        pieces: list[str],
+        starts_inside: bool = True,
+        pause_at: int | None = None,
+        piece_seconds: float = 0.0,
     ) -> None:
         self.pieces = pieces
         self.starts_inside = starts_inside
         self.pause_at = pause_at
+        self.piece_seconds = piece_seconds  # real time between pieces: frames in between
         self.paused = threading.Event()  # set when the stream reaches pause_at
         self.resume = threading.Event()
         self.calls: list[list[Message]] = []
@@ -61,6 +67,8 @@ class ScriptedEngine:
             if cancel is not None and cancel.is_set():
                 reason = "stopped"
                 break
+            if self.piece_seconds:
+                time.sleep(self.piece_seconds)
             yield from builder.token(piece)
         yield from builder.finish(reason)
 

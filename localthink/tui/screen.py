@@ -37,10 +37,34 @@ from textual.widget import Widget
 
 class MapKeepingCompositor(Compositor):
     def reflow(self, parent: Widget, size: Size) -> ReflowResult:
+        old_map, dirty = self._full_map, set(self._dirty_regions)
         result = super().reflow(parent, size)
         # reflow arranged all widgets (not the visible ones only): its map is the full map
         self._full_map_invalidated = False
+        if size.region not in dirty:
+            self._dirty_regions = dirty | self._moved_regions(old_map, self._full_map)
         return result
+
+    @staticmethod
+    def _moved_regions(old_map: dict, new_map: dict) -> set[Region]:
+        """What a layout draws again: where each widget that came, went, moved, was
+        resized or reordered is and was. Textual draws again each widget whose geometry
+        changed at all: a turn put in a new chat changed the log's virtual size only, and
+        drew all of the log again, ~2/3 of that frame. (A scrollbar whose thumb moves with
+        that size repaints itself.)"""
+        regions = set()
+        for widget, new in new_map.items():
+            old = old_map.get(widget)
+            if old is None or (old.region, old.clip, old.order) != (
+                new.region,
+                new.clip,
+                new.order,
+            ):
+                regions.add(new.visible_region)
+                if old is not None:
+                    regions.add(old.visible_region)
+        regions.update(old.visible_region for w, old in old_map.items() if w not in new_map)
+        return {region for region in regions if region}
 
     def find_widget(self, widget: Widget) -> MapGeometry:
         # A hidden widget is in no map, and arranging the screen anew to look for it finds
@@ -50,20 +74,36 @@ class MapKeepingCompositor(Compositor):
             raise errors.NoWidget("Widget is not in layout")
         return super().find_widget(widget)
 
+    _updating: list[Region] | None = None  # the regions of the partial update being drawn
+
+    def render_partial_update(self):
+        self._updating = list(self._dirty_regions)
+        try:
+            return super().render_partial_update()
+        finally:
+            self._updating = None
+
     def _get_renders(
         self, crop: Region | None = None
     ) -> Iterable[tuple[Region, Region, list[Strip]]]:
-        """Each widget's lines in the rows of `crop` (a partial update), not all of them,
-        and no widget wholly beside it (the chat list beside a reply's new rows): the
-        update draws only the cuts under `crop`, each filled by a widget overlapping it."""
+        """For a partial update, each widget under one of its regions renders the rows it
+        has under them, not all of its rows (Textual's); a widget under none renders
+        nothing (the chat list beside a reply's new rows). The update draws only the cuts
+        under its regions, each filled by a widget overlapping them. `crop` bounds the
+        regions: after a layout, a new chat in the list, the reply and the emptied prompt
+        made it most of the screen."""
         if crop is None:
             yield from super()._get_renders(crop)
             return
-        rows = Region(0, crop.y, self.size.width, crop.height)  # whole lines: each cut filled
+        regions = self._updating or [crop]
         for widget, (region, clip) in self.visible_widgets.items():
-            if not region.intersection(clip).overlaps(crop):
+            visible = region.intersection(clip)
+            under = [r for r in (visible.intersection(r) for r in regions) if r]
+            if not under:
                 continue
-            clip = clip.intersection(rows)
+            top = min(r.y for r in under)
+            rows = Region(0, top, self.size.width, max(r.bottom for r in under) - top)
+            clip = clip.intersection(rows)  # whole lines: each cut under the regions filled
             x, y, width, height = region.intersection(clip)
             if width and height:
                 lines = Region(x - region.x, y - region.y, width, height)

@@ -146,6 +146,38 @@ async def test_a_partial_update_draws_what_textual_draws(tmp_path):
     await _chat_on_screen(tmp_path, body)
 
 
+async def test_an_update_of_scattered_regions_writes_what_textual_writes(tmp_path):
+    """After a layout the regions to draw lie apart (a chat in the list, the reply, the
+    prompt): each widget renders only the rows it has under them, and what goes to the
+    terminal must be Textual's own, byte for byte."""
+    import functools
+    import random
+
+    async def body(app, pilot):
+        compositor = app.screen._compositor
+        size = compositor.size
+        rng = random.Random(3)
+
+        def written(regions, textual: bool) -> str:
+            compositor._dirty_regions = set(regions)
+            if textual:
+                compositor._get_renders = functools.partial(Compositor._get_renders, compositor)
+            try:
+                return compositor.render_partial_update().render_segments(app.console)
+            finally:
+                compositor.__dict__.pop("_get_renders", None)
+
+        for _ in range(40):
+            regions = []
+            for _ in range(rng.randint(1, 4)):
+                x, y = rng.randrange(size.width), rng.randrange(size.height)
+                w, h = rng.randint(1, size.width - x), rng.randint(1, min(4, size.height - y))
+                regions.append(Region(x, y, w, h))
+            assert written(regions, textual=False) == written(regions, textual=True), regions
+
+    await _chat_on_screen(tmp_path, body)
+
+
 async def test_a_partial_update_renders_only_its_rows(tmp_path, monkeypatch):
     """A frame of a streaming reply updates a row or two; each widget under them gives those
     rows, rendered where they changed and else as its cache holds them (Textual rendered
@@ -227,3 +259,103 @@ async def test_a_growth_followed_by_the_log_draws_one_frame(monkeypatch):
 async def test_textual_s_own_screen_draws_two(monkeypatch):
     """The first at the old scroll position: the behaviour screen.py leaves out."""
     assert await _frames_per_growth(Screen, monkeypatch) == [2, 2, 2]
+
+
+class Terminal:
+    """What a terminal shows: each update the app writes, applied cell by cell."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.cells: list[list] = []
+        self.frames = 0
+
+    def write(self, update) -> None:
+        from rich.segment import ControlType
+
+        if update is None or self.app._batch_count:  # Textual writes nothing then either
+            return
+        width, height = self.app.size
+        if len(self.cells) != height or len(self.cells[0]) != width:
+            self.cells = [[None] * width for _ in range(height)]
+        self.frames += 1
+        x = y = 0
+        for segment in update.__rich_console__(self.app.console, self.app.console.options):
+            if segment.control:
+                for code in segment.control:
+                    if code[0] == ControlType.CURSOR_MOVE_TO:
+                        x, y = code[1], code[2]
+            elif segment.text == "\n":
+                x, y = 0, y + 1
+            else:
+                style = segment.style.clear_meta_and_links() if segment.style else None
+                row = self.cells[y] if 0 <= y < len(self.cells) else []
+                for i, char in enumerate(segment.text):
+                    if 0 <= x + i < len(row):
+                        row[x + i] = (char, style)
+                x += len(segment.text)
+
+    def stale_rows(self) -> list[int]:
+        """Rows where the terminal differs from the screen rendered afresh."""
+        stale = []
+        for y, strip in enumerate(self.app.screen._compositor.render_strips()):
+            line = [
+                (char, segment.style.clear_meta_and_links() if segment.style else None)
+                for segment in strip
+                for char in segment.text
+            ]
+            if line != self.cells[y][: len(line)]:
+                stale.append(y)
+        return stale
+
+
+async def test_the_terminal_shows_what_the_screen_holds(tmp_path, monkeypatch):
+    """Frames draw only what changed (screen.py, the log's own refresh, the reply's
+    pieces): after each step a user takes, what was written to the terminal, applied cell
+    by cell, must be the screen as rendered from scratch."""
+    from localthink.store.db import Store
+    from localthink.tui.app import ChatApp
+    from localthink.tui.widgets.reply import ReplyView
+    from tests.scripted_engine import ANSWER, THINK, ScriptedEngine, scripted_opener
+
+    engine = ScriptedEngine(THINK, pause_at=len(THINK) + 3, piece_seconds=0.03)
+    app = ChatApp(opener=scripted_opener(engine), store=Store(tmp_path / "c.db"))
+    terminal = Terminal(app)
+    display = type(app)._display
+
+    def shown(self, screen, update) -> None:
+        terminal.write(update)
+        display(self, screen, update)
+
+    monkeypatch.setattr(type(app), "_display", shown)
+
+    async def settled() -> list[int]:
+        for _ in range(8):
+            await pilot.pause(0.05)
+        return terminal.stale_rows()
+
+    async with app.run_test(size=(90, 24)) as pilot:
+        while app.session is None:
+            await pilot.pause(0.02)
+        assert await settled() == []
+        # a short reply in a new chat (it gives back the empty rows it held), then two
+        # taller than the log
+        for question, answer in (("What is 17 × 23?", 1), ("And 17 × 24?", 6), ("Again?", 6)):
+            engine.pieces = THINK + ANSWER * answer
+            engine.pause_at = len(THINK) + 3 * answer  # after frames of the answer's text
+            app.query_one("#prompt").load_text(question)
+            await pilot.press("enter")
+            while not engine.paused.is_set():
+                await pilot.pause(0.02)
+            assert await settled() == [], question  # mid-reply
+            engine.paused.clear()
+            engine.resume.set()
+            while app.streaming is not None:
+                await pilot.pause(0.02)
+            assert await settled() == [], question  # the reply ended, taller than the log
+            engine.resume.clear()
+        assert len(app.query(ReplyView)) == 3
+        await pilot.press("ctrl+n")  # a new chat, then the first one again
+        assert await settled() == []
+        await app.show_conversation(app.store.conversations()[0].id)
+        assert await settled() == []
+        assert terminal.frames > 20

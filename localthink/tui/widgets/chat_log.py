@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.containers import VerticalScroll
+from textual.geometry import Region
 
 from localthink.tui.widgets.sizing import LaidOutOnce
 
@@ -21,6 +22,15 @@ class ChatLog(LaidOutOnce, VerticalScroll):
     layouts of the whole screen; now one, and the scroll that follows it."""
 
     following = True
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, **kwargs):
+        # A turn mounted or removed asks for a layout and for all of the log to be drawn
+        # again. The layout draws the widgets that came, went or moved (screen.py), and the
+        # log's own lines (its background) have not changed: drawing all of it was ~2/3 of
+        # the frame that shows a new chat's first question, beside the model's first tokens
+        if layout and not regions:
+            repaint = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, **kwargs)
 
     def watch_virtual_size(self) -> None:
         # the content grew (or shrank) in a layout: still following, to its end at once
