@@ -1,25 +1,30 @@
 """The chat's screen: Textual's, drawing less of the screen per frame and per layout.
 
 On a 2-core machine every millisecond the window draws is one llama.cpp's threads wait out
-beside it, and three things Textual does cost a streaming reply most in a long chat
-(benchmarks/tui_draw_cost.py; counters on arrangements, rows rendered and frames):
+beside it, and these things Textual does cost a streaming reply most (benchmarks/
+tui_draw_cost.py; counters on arrangements, rows rendered and frames; cProfile):
 
 - A full layout (Compositor.reflow) arranges every widget, visible or not, and keeps that
   map, but leaves it marked stale when the layout before it was a scroll (which marks it
   so, rightly: scrolling moves everything). The same layout then sets each widget's new
   size, which asks where the widget is, and Textual arranged the whole screen a second
   time to answer: ~26 ms in a chat of 30 turns (600 widgets), five times a reply.
+- A layout drew again every widget whose geometry changed at all, the log whose virtual
+  size alone changed too (all of its area); now only widgets that came, went, moved, were
+  resized or reordered.
 - A partial update (a frame of a streaming reply: a row or two) rendered every row of each
   widget whose area met the update's rows: the chat list, the log and the screen, 200 rows
-  for two. Now each widget under the update renders the rows under it, and the chat list
-  beside it nothing; the reply's containers behind it give the lines their cache holds.
+  for two. Now each widget under the update's regions renders the rows under them, the
+  chat list beside it nothing, and the containers behind the reply's text give the lines
+  their render cache holds.
 - A reply that grows in a chat taller than the screen takes a layout, and the log then
   scrolls to follow it: Textual drew the layout's frame at the old scroll position, and
   then the scroll's. The first is left out (the scroll's frame draws all of it), which
   also takes away a frame in which the reply's new rows showed below the screen's edge.
 
 Textual offers no hooks for these, hence the subclasses (textual 8.2); tests/tui/
-test_screen.py holds Textual's own behaviour beside ours, and fails when it changes.
+test_screen.py holds Textual's own behaviour and output beside ours (strips, terminal
+bytes, an emulated terminal against the screen rendered afresh), and fails when it changes.
 """
 
 from __future__ import annotations
