@@ -71,6 +71,11 @@ async def test_the_thinking_timer_ticks_without_laying_out_the_screen():
         assert await _layouts(pilot, tick("Thought for 10.2 s · 180 tokens")) == 1
 
 
+# pieces of a growing text: words, a line too long to wrap at a space, blank lines, wide
+# characters and tabs
+WORDS = ["a", "bicycle", "stays", "upright", "—", "x" * 70, "\n", "\n\n", "émoji 🚲", "\t"]
+
+
 class PieceApp(App):
     def compose(self) -> ComposeResult:
         from localthink.tui.widgets.sizing import TextPiece
@@ -88,7 +93,6 @@ async def test_a_growing_piece_measures_its_rows_as_textual_does():
     from localthink.tui.widgets.sizing import TextPiece
 
     rng = random.Random(7)
-    words = ["a", "bicycle", "stays", "upright", "—", "x" * 70, "\n", "\n\n", "émoji 🚲", "\t"]
     app = PieceApp()
     async with app.run_test(size=(50, 30)) as pilot:
         piece = app.query_one(TextPiece)
@@ -102,7 +106,7 @@ async def test_a_growing_piece_measures_its_rows_as_textual_does():
             elif step % 131 == 130:  # the width changes
                 piece.styles.width = rng.choice([20, 33, 46])
                 await pilot.pause()
-            text += rng.choice(words) + rng.choice(["", " "])
+            text += rng.choice(WORDS) + rng.choice(["", " "])
             rows = piece.show_grown(text, shown, rows)
             shown = text
             width = piece.content_region.width
@@ -125,7 +129,6 @@ async def test_a_growing_piece_draws_the_lines_textual_draws():
         return list(piece._render_cache.lines)
 
     rng = random.Random(11)
-    words = ["a", "bicycle", "stays", "upright", "—", "x" * 70, "\n", "\n\n", "émoji 🚲", "\t"]
     app = PieceApp()
     async with app.run_test(size=(50, 30)) as pilot:
         piece = app.query_one(TextPiece)
@@ -140,7 +143,7 @@ async def test_a_growing_piece_draws_the_lines_textual_draws():
                 piece.styles.color = rng.choice(["red", "green"])
                 await pilot.pause()
                 shown, rows = "", 0  # laid out again: drawn whole, as LiveText does then
-            text += rng.choice(words) + rng.choice(["", " "])
+            text += rng.choice(WORDS) + rng.choice(["", " "])
             rows = piece.show_grown(text, shown, rows)
             shown = text
             kept = piece._rendered[1] if piece._rendered else ""
