@@ -11,7 +11,8 @@ tui_draw_cost.py; counters on arrangements, rows rendered and frames; cProfile):
   time to answer: ~26 ms in a chat of 30 turns (600 widgets), five times a reply.
 - A layout drew again every widget whose geometry changed at all, the log whose virtual
   size alone changed too (all of its area); now only widgets that came, went, moved, were
-  resized or reordered.
+  resized or reordered. And each one it resized was drawn whole once more at its next
+  frame (Textual marks it so as it takes its new size); the layout drew it: no longer.
 - A partial update (a frame of a streaming reply: a row or two) rendered every row of each
   widget whose area met the update's rows: the chat list, the log and the screen, 200 rows
   for two. Now each widget under the update's regions renders the rows under them, the
@@ -41,6 +42,14 @@ from textual.widget import Widget
 
 
 class MapKeepingCompositor(Compositor):
+    # the widgets the last layout draws whole (they came, moved or were resized), and
+    # the sizes they had before it (none: they came)
+    laid_out: dict[Widget, Size | None]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.laid_out = {}
+
     def reflow(self, parent: Widget, size: Size) -> ReflowResult:
         old_map, dirty = self._full_map, set(self._dirty_regions)
         result = super().reflow(parent, size)
@@ -48,16 +57,20 @@ class MapKeepingCompositor(Compositor):
         self._full_map_invalidated = False
         if size.region not in dirty:
             self._dirty_regions = dirty | self._moved_regions(old_map, self._full_map)
+        else:  # the whole screen: each widget in it
+            self.laid_out = {
+                w: g.region.size if (g := old_map.get(w)) else None for w in self._full_map
+            }
         return result
 
-    @staticmethod
-    def _moved_regions(old_map: dict, new_map: dict) -> set[Region]:
+    def _moved_regions(self, old_map: dict, new_map: dict) -> set[Region]:
         """What a layout draws again: where each widget that came, went, moved, was
         resized or reordered is and was. Textual draws again each widget whose geometry
         changed at all: a turn put in a new chat changed the log's virtual size only, and
         drew all of the log again, ~2/3 of that frame. (A scrollbar whose thumb moves with
         that size repaints itself.)"""
         regions = set()
+        self.laid_out = {}
         for widget, new in new_map.items():
             old = old_map.get(widget)
             if old is None or (old.region, old.clip, old.order) != (
@@ -65,6 +78,7 @@ class MapKeepingCompositor(Compositor):
                 new.clip,
                 new.order,
             ):
+                self.laid_out[widget] = old.region.size if old is not None else None
                 regions.add(new.visible_region)
                 if old is not None:
                     regions.add(old.visible_region)
@@ -165,7 +179,21 @@ class ChatScreen(Screen):
 
     def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
         self._scroll_follows = False  # a scroll layout (or any other) draws its frame
+        compositor = self._compositor
+        compositor.laid_out = {}
         super()._refresh_layout(size, scroll)
+        # Each widget whose size the layout changed marked all of itself to be drawn again
+        # (Widget._size_updated, and the refresh of its virtual size), which the next frame
+        # that widget asked for did: a reply's text, moved and given its rows as the reply
+        # began, was drawn whole a second time (22 rows in the frame after the layout,
+        # where 1-2 had changed). The layout drew all of it: that mark goes, at its old size
+        # or its new (a repaint asked for since, of a part, stays).
+        for widget, before in compositor.laid_out.items():
+            marks = widget._repaint_regions
+            marks.discard(widget.outer_size.region)
+            if before is not None:
+                marks.discard(before.region)
+        compositor.laid_out = {}
 
     def _compositor_refresh(self) -> None:
         if not self._scroll_follows:  # else the regions to draw wait for the scroll's frame

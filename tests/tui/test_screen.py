@@ -359,3 +359,83 @@ async def test_the_terminal_shows_what_the_screen_holds(tmp_path, monkeypatch):
         await app.show_conversation(app.store.conversations()[0].id)
         assert await settled() == []
         assert terminal.frames > 20
+
+
+class GrowingTextApp(App):
+    """A short chat: a question, a reply's text given its rows, a line under it."""
+
+    def get_default_screen(self) -> Screen:
+        return ChatScreen(id="_default")
+
+    def compose(self) -> ComposeResult:
+        from localthink.tui.widgets.sizing import TextPiece
+
+        with ChatLog():
+            yield Static("a question", id="question")
+            yield TextPiece("", id="text")
+            yield Static("figures", id="below")
+
+
+async def test_a_text_the_layout_resized_is_not_drawn_whole_again_at_its_next_frame(
+    monkeypatch,
+):
+    """A layout draws each widget it resized; Textual also marks it to be drawn whole at
+    its next frame, which for a streaming reply's text (resized as the reply begins, and
+    when it outgrows its rows) drew all of its rows again for the one it grew by. What the
+    terminal shows must still be the screen rendered afresh."""
+    from localthink.tui.widgets.sizing import TextPiece
+
+    app = GrowingTextApp()
+    terminal = Terminal(app)
+    display = App._display
+
+    def shown(self, screen, update) -> None:
+        terminal.write(update)
+        display(self, screen, update)
+
+    monkeypatch.setattr(App, "_display", shown)
+    drawn: list[tuple[bool, int]] = []  # each update: in a layout, rows drawn
+    laying_out = [False]
+    render_partial_update = MapKeepingCompositor.render_partial_update
+    refresh_layout = ChatScreen._refresh_layout
+
+    def counted(compositor):
+        rows = len({y for r in compositor._dirty_regions for y in r.line_range})
+        drawn.append((laying_out[0], rows))
+        return render_partial_update(compositor)
+
+    def layout(screen, *args, **kwargs):
+        laying_out[0] = True
+        try:
+            refresh_layout(screen, *args, **kwargs)
+        finally:
+            laying_out[0] = False
+
+    monkeypatch.setattr(MapKeepingCompositor, "render_partial_update", counted)
+    monkeypatch.setattr(ChatScreen, "_refresh_layout", layout)
+    async with app.run_test(size=(50, 30)) as pilot:
+        await pilot.pause(0.1)
+        text_piece = app.query_one(TextPiece)
+        lines: list[str] = []
+        shown_rows = 0
+        for rows in (6, 12, 18):  # as a reply does: rows held (a layout), text grows in them
+            drawn.clear()
+            text_piece.styles.height = rows
+            for _ in range(3):
+                await pilot.pause(0.05)
+            assert any(in_layout and n >= rows for in_layout, n in drawn), drawn
+            assert all(n <= 2 for in_layout, n in drawn if not in_layout), (rows, drawn)
+            for i in range(3):
+                before = "\n".join(lines)
+                lines.append(f"line {rows}.{i}")
+                drawn.clear()
+                shown_rows = text_piece.show_grown("\n".join(lines), before, shown_rows)
+                for _ in range(2):
+                    await pilot.pause(0.05)
+                assert drawn and max(n for _, n in drawn) <= 2, (rows, i, drawn)
+                assert terminal.stale_rows() == [], (rows, i)
+        text_piece.styles.height = "auto"  # the reply ended: its own height
+        for _ in range(3):
+            await pilot.pause(0.05)
+        assert text_piece.region.height == len(lines)
+        assert terminal.stale_rows() == []
