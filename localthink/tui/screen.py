@@ -42,9 +42,9 @@ from textual.widget import Widget
 
 
 class MapKeepingCompositor(Compositor):
-    # the widgets the last layout draws whole (they came, moved or were resized), and
-    # the sizes they had before it (none: they came)
-    laid_out: dict[Widget, Size | None]
+    # the widgets the last layout drew whole (they came, moved or were resized), each
+    # with where it was before (None: it came); ChatScreen takes it after the layout
+    laid_out: dict[Widget, MapGeometry | None]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -55,22 +55,21 @@ class MapKeepingCompositor(Compositor):
         result = super().reflow(parent, size)
         # reflow arranged all widgets (not the visible ones only): its map is the full map
         self._full_map_invalidated = False
-        if size.region not in dirty:
-            self._dirty_regions = dirty | self._moved_regions(old_map, self._full_map)
-        else:  # the whole screen: each widget in it
-            self.laid_out = {
-                w: g.region.size if (g := old_map.get(w)) else None for w in self._full_map
-            }
+        new_map = self._full_map
+        if size.region in dirty:  # the whole screen: each widget in it
+            self.laid_out = {widget: old_map.get(widget) for widget in new_map}
+        else:
+            self.laid_out = self._moved(old_map, new_map)
+            self._dirty_regions = dirty | self._moved_regions(old_map, new_map, self.laid_out)
         return result
 
-    def _moved_regions(self, old_map: dict, new_map: dict) -> set[Region]:
-        """What a layout draws again: where each widget that came, went, moved, was
-        resized or reordered is and was. Textual draws again each widget whose geometry
-        changed at all: a turn put in a new chat changed the log's virtual size only, and
-        drew all of the log again, ~2/3 of that frame. (A scrollbar whose thumb moves with
-        that size repaints itself.)"""
-        regions = set()
-        self.laid_out = {}
+    @staticmethod
+    def _moved(old_map: dict, new_map: dict) -> dict[Widget, MapGeometry | None]:
+        """The widgets that came, moved, were resized or reordered, with where they were.
+        Textual draws again each widget whose geometry changed at all: a turn put in a new
+        chat changed the log's virtual size only, and drew all of the log again, ~2/3 of
+        that frame. (A scrollbar whose thumb moves with that size repaints itself.)"""
+        moved = {}
         for widget, new in new_map.items():
             old = old_map.get(widget)
             if old is None or (old.region, old.clip, old.order) != (
@@ -78,10 +77,15 @@ class MapKeepingCompositor(Compositor):
                 new.clip,
                 new.order,
             ):
-                self.laid_out[widget] = old.region.size if old is not None else None
-                regions.add(new.visible_region)
-                if old is not None:
-                    regions.add(old.visible_region)
+                moved[widget] = old
+        return moved
+
+    @staticmethod
+    def _moved_regions(old_map: dict, new_map: dict, moved: dict) -> set[Region]:
+        """What a layout draws again: where each widget that moved (`moved`) or went is
+        and was."""
+        regions = {new_map[widget].visible_region for widget in moved}
+        regions.update(old.visible_region for old in moved.values() if old is not None)
         regions.update(old.visible_region for w, old in old_map.items() if w not in new_map)
         return {region for region in regions if region}
 
@@ -179,21 +183,19 @@ class ChatScreen(Screen):
 
     def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
         self._scroll_follows = False  # a scroll layout (or any other) draws its frame
-        compositor = self._compositor
-        compositor.laid_out = {}
         super()._refresh_layout(size, scroll)
+        laid_out, self._compositor.laid_out = self._compositor.laid_out, {}
         # Each widget whose size the layout changed marked all of itself to be drawn again
         # (Widget._size_updated, and the refresh of its virtual size), which the next frame
         # that widget asked for did: a reply's text, moved and given its rows as the reply
         # began, was drawn whole a second time (22 rows in the frame after the layout,
         # where 1-2 had changed). The layout drew all of it: that mark goes, at its old size
         # or its new (a repaint asked for since, of a part, stays).
-        for widget, before in compositor.laid_out.items():
+        for widget, before in laid_out.items():
             marks = widget._repaint_regions
             marks.discard(widget.outer_size.region)
             if before is not None:
-                marks.discard(before.region)
-        compositor.laid_out = {}
+                marks.discard(before.region.size.region)
 
     def _compositor_refresh(self) -> None:
         if not self._scroll_follows:  # else the regions to draw wait for the scroll's frame
