@@ -269,6 +269,19 @@ class Terminal:
         self.cells: list[list] = []
         self.frames = 0
 
+    @classmethod
+    def watching(cls, app, monkeypatch) -> Terminal:
+        """A terminal fed every update `app` writes from now on."""
+        terminal = cls(app)
+        display = type(app)._display
+
+        def shown(self, screen, update) -> None:
+            terminal.write(update)
+            display(self, screen, update)
+
+        monkeypatch.setattr(type(app), "_display", shown)
+        return terminal
+
     def write(self, update) -> None:
         from rich.segment import ControlType
 
@@ -319,14 +332,7 @@ async def test_the_terminal_shows_what_the_screen_holds(tmp_path, monkeypatch):
 
     engine = ScriptedEngine(THINK, pause_at=len(THINK) + 3, piece_seconds=0.03)
     app = ChatApp(opener=scripted_opener(engine), store=Store(tmp_path / "c.db"))
-    terminal = Terminal(app)
-    display = type(app)._display
-
-    def shown(self, screen, update) -> None:
-        terminal.write(update)
-        display(self, screen, update)
-
-    monkeypatch.setattr(type(app), "_display", shown)
+    terminal = Terminal.watching(app, monkeypatch)
 
     async def settled() -> list[int]:
         for _ in range(8):
@@ -386,14 +392,7 @@ async def test_a_text_the_layout_resized_is_not_drawn_whole_again_at_its_next_fr
     from localthink.tui.widgets.sizing import TextPiece
 
     app = GrowingTextApp()
-    terminal = Terminal(app)
-    display = App._display
-
-    def shown(self, screen, update) -> None:
-        terminal.write(update)
-        display(self, screen, update)
-
-    monkeypatch.setattr(App, "_display", shown)
+    terminal = Terminal.watching(app, monkeypatch)
     drawn: list[tuple[bool, int]] = []  # each update: in a layout, rows drawn
     laying_out = [False]
     render_partial_update = MapKeepingCompositor.render_partial_update
