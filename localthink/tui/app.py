@@ -254,6 +254,7 @@ class ChatApp(ChatConversation, ChatEditing, ChatActions, App):
             if new_chat:  # its empty-state note goes
                 await log.remove_children()
             await log.mount_all([UserMessage(text, self.question_id), view] if add_user else [view])
+            log.hold_room(view)  # the question to the top, the rows below it for the reply
         log.follow()  # a new question: to the end, wherever the user had scrolled
         # a blinking cursor repaints the prompt twice a second, CPU the engine's threads
         # wait for on a small machine; it stays on, still, while a reply streams

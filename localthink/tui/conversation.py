@@ -54,6 +54,7 @@ class ChatConversation:
             {} if conversation_id is None else chat_settings(self.store, conversation_id)
         )
         log = self.query_one(ChatLog)
+        log.release_room()
         await log.remove_children()
         if conversation_id is None:
             empty = EmptyState(id="empty")
@@ -96,9 +97,9 @@ class ChatConversation:
             await self.query(ContextNotice).remove()
             if left_out:
                 turns = "1 earlier turn is" if left_out == 1 else f"{left_out} earlier turns are"
-                await self.query_one("#log").mount(
-                    ContextNotice(f"{turns} outside the model's context"), before=view
-                )
+                log = self.query_one(ChatLog)
+                await log.mount(ContextNotice(f"{turns} outside the model's context"), before=view)
+                log.hold_room(view)  # the notice joined the turn's rows above the reply
 
     # F4
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from textual.containers import VerticalScroll
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.widget import Widget
 
+from localthink.tui.widgets.messages import UserMessage
 from localthink.tui.widgets.sizing import LaidOutOnce
 
 
@@ -22,6 +24,7 @@ class ChatLog(LaidOutOnce, VerticalScroll):
     layouts of the whole screen; now one, and the scroll that follows it."""
 
     following = True
+    held: Widget | None = None  # the reply holding the screen below its question
 
     def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, **kwargs):
         # A turn mounted or removed asks for a layout and for all of the log to be drawn
@@ -64,3 +67,45 @@ class ChatLog(LaidOutOnce, VerticalScroll):
         """Go to the end (after the next layout) and follow what comes."""
         self.following = True
         self.scroll_end(animate=False)
+
+    def hold_room(self, reply: Widget) -> None:
+        """The new turn takes the screen: its reply is at least as tall as the rows from
+        under its question to the log's bottom edge, so that, following, the question sits
+        at the top (as ChatGPT's web app shows a new question) and the reply grows into
+        the empty rows below it without a layout (LiveText takes them; in a chat taller
+        than the screen each growth took two layouts of every turn's widgets, 45-55 ms of a
+        2-core machine after 30 turns, beside llama.cpp's threads). The rows stay empty
+        until the next question: a short reply does not drop the question back down as it
+        ends. Measured from the turn's widgets, before or after they are laid out."""
+        if self.held is not None and self.held is not reply:
+            self.release_room()
+        self.held = reply
+        shown = list(self.displayed_children)
+        if reply not in shown:
+            return
+        end = shown.index(reply)
+        start = max((i for i in range(end) if isinstance(shown[i], UserMessage)), default=end)
+        width = self.scrollable_content_region.width
+        viewport = self.app.size
+        above, gap = 0, None  # rows above the reply in its turn; the margin before the next
+        for widget in shown[start:end]:
+            margin = widget.styles.margin
+            above += margin.top if gap is None else max(gap, margin.top)
+            gutter = widget.styles.gutter
+            inner = max(1, width - margin.width - gutter.width)
+            above += widget.get_content_height(Size(width, 0), viewport, inner) + gutter.height
+            gap = margin.bottom
+        margin = reply.styles.margin
+        above += margin.top if gap is None else max(gap, margin.top)
+        room = self.scrollable_content_region.height - above - margin.bottom
+        reply.styles.min_height = max(0, room)
+
+    def release_room(self) -> None:
+        """The held reply takes its own height again (a new question came)."""
+        held, self.held = self.held, None
+        if held is not None and held.is_attached:
+            held.styles.min_height = None
+
+    def on_resize(self) -> None:
+        if self.held is not None and self.held.is_attached:  # a new height to fill
+            self.hold_room(self.held)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import ScrollableContainer, Vertical
+from textual.widget import Widget
 from textual.widgets import Static
 
 from localthink.tui.widgets.sizing import LaidOutOnce, TextPiece
@@ -46,6 +47,10 @@ class LiveText(LaidOutOnce, Vertical):
         self.streaming = False  # set_text was called and settle was not (yet)
         self._width = 0
         self._shown, self._shown_rows = "", 0  # the live piece's text at the last frame
+        # rows a layout already asked for will free above this text, which the geometry
+        # _free_rows reads does not show yet (a reply's thinking folding as its answer
+        # starts); taken by the next reservation
+        self.freeing = 0
 
     def compose(self) -> ComposeResult:
         yield self.live
@@ -79,7 +84,8 @@ class LiveText(LaidOutOnce, Vertical):
         # the empty rows under a short chat are taken too: nothing shows of them, and the
         # text grows into them without a layout (a 200-token reply in a new chat: one);
         # no more than FREEZE characters' worth, which freezing keeps a frame's text to
-        room = 0 if shrink else self.live.size.height + self._free_rows()
+        room = 0 if shrink else self.live.size.height + self._free_rows() + self.freeing
+        self.freeing = 0
         room = min(room, -(-FREEZE // width) + STEP)
         self.reserved = max(-(-rows // STEP) * STEP, room)
         self.live.styles.height = self.reserved  # a layout, once per STEP rows
@@ -91,15 +97,21 @@ class LiveText(LaidOutOnce, Vertical):
         self._shown, self._shown_rows = "", 0
 
     def _free_rows(self) -> int:
-        """Empty rows under the content of the scrolling area this is in (0 when full)."""
+        """Empty rows below this text that it may grow into without moving anything else:
+        under the last widget of each container up to the scrolling area this is in (a
+        reply holding the screen below its question, ChatLog.hold_room), and under that
+        area's content (a chat shorter than the screen)."""
+        free = 0
         for node in self.ancestors:
-            if isinstance(node, ScrollableContainer):
-                shown = node.displayed_children
-                if not shown:
-                    return 0
+            if not isinstance(node, Widget):
+                return 0
+            shown = node.displayed_children
+            if shown:
                 last = shown[-1]
                 end = last.region.bottom + last.styles.margin.bottom
-                return max(0, node.content_region.bottom - end)
+                free += max(0, node.content_region.bottom - end)
+            if isinstance(node, ScrollableContainer):
+                return free
         return 0
 
     def _rows(self, part: str) -> int:

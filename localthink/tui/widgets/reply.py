@@ -262,11 +262,14 @@ class ReplyView(LaidOutOnce, Vertical):
         end = now()
         self.think_seconds = end - (self.started if self.started is not None else end)
         self.marked_at = end  # the first paragraphs wait too: a short answer lays out once
+        rows = self.thinking.outer_size.height
         if self.thinking_parts:
             self.show_thought(self.think_seconds, None)
             self.thinking.collapsed = True
+            rows -= 1  # its header stays
         else:
             self.thinking.display = False
+        self.tail.freeing = max(0, rows)  # the answer's to grow into (LiveText.freeing)
 
     def finish(self, done: Done, status: str = "") -> None:
         self.done = done
