@@ -75,6 +75,11 @@ async def test_a_question_in_a_tall_chat_goes_to_the_top_and_its_reply_grows_bel
         figures = reply.figures.region
         assert figures.height and figures.bottom <= log.region.bottom  # all of it shows
         assert "answer" in str(reply.figures.render())
+        await pilot.resize_terminal(100, 36)  # a taller window: the turn fills it again
+        for _ in range(4):
+            await pilot.pause(0.05)
+        assert _question_top(app) == 0
+        assert reply.region.bottom + reply.styles.margin.bottom == log.region.bottom
 
         # the next question takes the screen; the reply before gives its rows back
         await _ask(app, pilot, engine, "And 17 × 24?", 1, layouts)
