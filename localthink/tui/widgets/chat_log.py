@@ -89,16 +89,16 @@ class ChatLog(LaidOutOnce, VerticalScroll):
         width = self.scrollable_content_region.width
         viewport = self.app.size
         above, gap = 0, None  # rows above the reply in its turn; the margin before the next
-        for widget in shown[start:end]:
-            margin = widget.styles.margin
+        for widget in shown[start : end + 1]:
+            margin = widget.styles.margin  # margins between siblings collapse, as Textual's
             above += margin.top if gap is None else max(gap, margin.top)
+            if widget is reply:
+                break
             gutter = widget.styles.gutter
             inner = max(1, width - margin.width - gutter.width)
             above += widget.get_content_height(Size(width, 0), viewport, inner) + gutter.height
             gap = margin.bottom
-        margin = reply.styles.margin
-        above += margin.top if gap is None else max(gap, margin.top)
-        room = self.scrollable_content_region.height - above - margin.bottom
+        room = self.scrollable_content_region.height - above - reply.styles.margin.bottom
         reply.styles.min_height = max(0, room)
 
     def release_room(self) -> None:
