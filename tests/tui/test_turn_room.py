@@ -7,6 +7,7 @@ from localthink.store.db import Store
 from localthink.tui.app import ChatApp
 from localthink.tui.screen import ChatScreen
 from localthink.tui.widgets.chat_log import ChatLog
+from localthink.tui.widgets.live_text import STEP
 from localthink.tui.widgets.messages import UserMessage
 from localthink.tui.widgets.reply import ReplyView
 from tests.scripted_engine import ANSWER, THINK, ScriptedEngine, scripted_opener
@@ -100,3 +101,39 @@ async def test_a_new_chat_s_first_reply_fills_the_screen_without_scrolling(tmp_p
         # the turn ends at the log's bottom edge, not a row past it
         assert log.max_scroll_y == 0 and _question_top(app) == 0
         assert reply.region.bottom + reply.styles.margin.bottom == log.content_region.bottom
+
+
+async def test_an_answer_without_thinking_takes_the_held_rows_in_the_layout_that_shows_it(
+    tmp_path, monkeypatch
+):
+    # a model that does not think: its first text hides the empty thinking header, and
+    # the answer's rows are reserved in that layout, not in another when it outgrows STEP
+    engine = ScriptedEngine(ANSWER * 3, starts_inside=False, pause_at=2, piece_seconds=0.02)
+    app = ChatApp(opener=scripted_opener(engine), store=Store(tmp_path / "c.db"))
+    layouts: list[bool] = []
+    refresh_layout = ChatScreen._refresh_layout
+
+    def counted(screen, *args, **kwargs):
+        layouts.append(app.streaming is not None)
+        return refresh_layout(screen, *args, **kwargs)
+
+    monkeypatch.setattr(ChatScreen, "_refresh_layout", counted)
+    async with app.run_test(size=(100, 30)) as pilot:
+        while app.session is None:
+            await pilot.pause(0.02)
+        app.query_one("#prompt").load_text("What is 17 × 23?")
+        await pilot.press("enter")
+        while not engine.paused.is_set():
+            await pilot.pause(0.02)
+        for _ in range(6):
+            await pilot.pause(0.05)
+        reply = app.query(ReplyView).last()
+        assert not reply.thinking.display and reply.tail.region.height > 0
+        layouts.clear()
+        engine.resume.set()
+        while app.streaming is not None:
+            await pilot.pause(0.02)
+        # 12 rows of plain text (9 as Markdown), more than STEP: they grew into the rows
+        # held for them
+        assert reply.tail.reserved == 0 and reply.answer.region.height > STEP
+        assert True not in layouts, layouts

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from textual.containers import VerticalScroll
-from textual.geometry import Region, Size
+from textual.geometry import Region
 from textual.widget import Widget
 
 from localthink.tui.widgets.messages import UserMessage
-from localthink.tui.widgets.sizing import LaidOutOnce
+from localthink.tui.widgets.sizing import LaidOutOnce, rows_at
 
 
 class ChatLog(LaidOutOnce, VerticalScroll):
@@ -94,9 +94,7 @@ class ChatLog(LaidOutOnce, VerticalScroll):
             above += margin.top if gap is None else max(gap, margin.top)
             if widget is reply:
                 break
-            gutter = widget.styles.gutter
-            inner = max(1, width - margin.width - gutter.width)
-            above += widget.get_content_height(Size(width, 0), viewport, inner) + gutter.height
+            above += rows_at(widget, width, viewport)
             gap = margin.bottom
         room = self.scrollable_content_region.height - above - reply.styles.margin.bottom
         reply.styles.min_height = max(0, room)

@@ -15,7 +15,7 @@ from localthink.engine.protocol import AnswerDelta, Done, Event, ReplyStats, Thi
 from localthink.store.db import StoredMessage
 from localthink.tui.widgets.live_text import LiveText
 from localthink.tui.widgets.math_text import math_parser
-from localthink.tui.widgets.sizing import LaidOutOnce, SizedStatic
+from localthink.tui.widgets.sizing import LaidOutOnce, SizedStatic, rows_at
 
 now = time.monotonic  # module-level so snapshot tests can freeze the live timer
 
@@ -270,6 +270,24 @@ class ReplyView(LaidOutOnce, Vertical):
         else:
             self.thinking.display = False
         self.tail.freeing = max(0, rows)  # the answer's to grow into (LiveText.freeing)
+        self._room_for_answer()
+
+    def _room_for_answer(self) -> None:
+        """The answer's text takes the rows the reply holds (ChatLog.hold_room) under its
+        other parts, in the layout that hides or folds the thinking block now."""
+        held = self.styles.min_height
+        if held is None or not self.tail.display or self.parent is None:
+            return
+        outer = self.parent.scrollable_content_region.width - self.styles.margin.width
+        width = outer - self.styles.gutter.width
+        viewport = self.app.size
+        others = sum(
+            rows_at(part, width, viewport) + part.styles.margin.height
+            for part in self.displayed_children
+            if part is not self.tail
+        )
+        expected = int(held.value) - self.styles.gutter.height - others
+        self.tail.take_room(expected, width - self.tail.styles.gutter.width)
 
     def finish(self, done: Done, status: str = "") -> None:
         self.done = done

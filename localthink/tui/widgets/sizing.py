@@ -23,7 +23,7 @@ from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.visual import Visual
-from textual.widget import _RenderCache
+from textual.widget import Widget, _RenderCache
 from textual.widgets import Static
 
 
@@ -31,6 +31,14 @@ class LaidOutOnce:
     """Mixin: a layout that resizes the widget does not ask for another one."""
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+
+def rows_at(widget: Widget, width: int, viewport: Size) -> int:
+    """The rows `widget` takes at `width` (margins left out), laid out or not yet: a turn
+    just mounted is measured before the layout that places it (Textual measures so too)."""
+    margin, gutter = widget.styles.margin, widget.styles.gutter
+    inner = max(1, width - margin.width - gutter.width)
+    return widget.get_content_height(Size(width, 0), viewport, inner) + gutter.height
 
 
 class SizedStatic(LaidOutOnce, Static):
