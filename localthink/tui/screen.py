@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from textual import errors
-from textual._compositor import Compositor, ReflowResult
+from textual._compositor import Compositor, CompositorMap, ReflowResult
 from textual.geometry import Region, Size
 from textual.map_geometry import MapGeometry
 from textual.screen import Screen
@@ -88,6 +88,20 @@ class MapKeepingCompositor(Compositor):
         regions.update(old.visible_region for old in moved.values() if old is not None)
         regions.update(old.visible_region for w, old in old_map.items() if w not in new_map)
         return {region for region in regions if region}
+
+    @property
+    def full_map(self) -> CompositorMap:
+        # Built again on demand after a scroll (a widget's region asked for), the map takes
+        # in what changed since the last layout, and that layout, comparing with it, sees
+        # nothing move: chats reordered in the list while the log had scrolled stayed drawn
+        # in their old order. What moved against what was drawn is drawn at the next frame.
+        if self.root is not None and self._full_map_invalidated:
+            drawn = self._visible_map if self._visible_map is not None else self._full_map
+            new_map = super().full_map
+            moved = self._moved(drawn, new_map)
+            self._dirty_regions.update(self._moved_regions(drawn, new_map, moved))
+            return new_map
+        return super().full_map
 
     def find_widget(self, widget: Widget) -> MapGeometry:
         # A hidden widget is in no map, and arranging the screen anew to look for it finds

@@ -221,6 +221,46 @@ async def test_a_partial_update_renders_only_its_rows(tmp_path, monkeypatch):
     await _chat_on_screen(tmp_path, body)
 
 
+async def test_a_chat_put_at_the_top_of_the_list_draws_the_items_not_the_list(
+    tmp_path, monkeypatch
+):
+    """A question in a new chat puts it at the top of the list and highlights it: the items
+    that came or moved are drawn, and the list's own rows (its background) are not."""
+    from textual.widget import Widget
+
+    from localthink.store.db import Store
+    from localthink.tui.app import ChatApp
+    from localthink.tui.widgets.sidebar import ChatList
+    from tests.scripted_engine import ANSWER, ScriptedEngine, scripted_opener
+
+    store = Store(tmp_path / "c.db")
+    for title in ("rivers", "bicycles"):
+        store.new_conversation(title, "m")
+    app = ChatApp(opener=scripted_opener(ScriptedEngine(ANSWER)), store=store)
+    rows: list[int] = []
+    render_lines = Widget.render_lines
+
+    def counted(widget, crop):
+        if isinstance(widget, ChatList):
+            rows.append(crop.height)
+        return render_lines(widget, crop)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        while app.session is None:
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)
+        monkeypatch.setattr(Widget, "render_lines", counted)
+        app.query_one("#prompt").load_text("What is 17 × 23?")
+        await pilot.press("enter")
+        while app.streaming is not None:
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)
+        items = list(app.query_one(ChatList).children)
+        assert len(items) == 3 and items[0].conversation.title == "What is 17 × 23?"
+        assert app.query_one(ChatList).index == 0
+        assert rows == []
+
+
 async def _frames_per_growth(screen_class: type[Screen], monkeypatch) -> list[int]:
     """Frames drawn at each of three growths of a reply at the end of a long chat (each
     followed by the log's scroll), checking that the last line shows after each."""
@@ -362,8 +402,27 @@ async def test_the_terminal_shows_what_the_screen_holds(tmp_path, monkeypatch):
         assert len(app.query(ReplyView)) == 3
         await pilot.press("ctrl+n")  # a new chat, then the first one again
         assert await settled() == []
-        await app.show_conversation(app.store.conversations()[0].id)
+        first = app.store.conversations()[0].id
+        await app.show_conversation(first)
         assert await settled() == []
+        # the chat list: a second chat goes to the top, the first is highlighted again,
+        # a question moves it back to the top, and it is deleted
+        engine.pause_at = None
+        engine.pieces = ANSWER
+        for step in ("new chat", "the first chat", "a question in it"):
+            if step == "new chat":
+                await pilot.press("ctrl+n")
+            if step == "the first chat":
+                await app.show_conversation(first)
+            else:
+                app.query_one("#prompt").load_text(step)
+                await pilot.press("enter")
+                while app.streaming is not None:
+                    await pilot.pause(0.02)
+            assert await settled() == [], step
+        assert app.store.conversations()[0].id == first
+        await app.run_action("delete_chat")
+        assert await settled() == [] and len(app.store.conversations()) == 1
         assert terminal.frames > 20
 
 

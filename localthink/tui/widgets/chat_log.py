@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from textual.containers import VerticalScroll
-from textual.geometry import Region
 from textual.widget import Widget
 
 from localthink.tui.widgets.messages import UserMessage
-from localthink.tui.widgets.sizing import LaidOutOnce, rows_at
+from localthink.tui.widgets.sizing import DrawnByLayout, LaidOutOnce, rows_at
 
 
-class ChatLog(LaidOutOnce, VerticalScroll):
+class ChatLog(DrawnByLayout, LaidOutOnce, VerticalScroll):
     """`following` is the user's intent, not the position at one moment: while it is set,
     the log goes to its end after each layout that changed its content's height (a reply
     that grew, or was measured again at a new width). Asked at each frame, the position
@@ -25,15 +24,6 @@ class ChatLog(LaidOutOnce, VerticalScroll):
 
     following = True
     held: Widget | None = None  # the reply holding the screen below its question
-
-    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, **kwargs):
-        # A turn mounted or removed asks for a layout and for all of the log to be drawn
-        # again. The layout draws the widgets that came, went or moved (screen.py), and the
-        # log's own lines (its background) have not changed: drawing all of it was ~2/3 of
-        # the frame that shows a new chat's first question, beside the model's first tokens
-        if layout and not regions:
-            repaint = False
-        return super().refresh(*regions, repaint=repaint, layout=layout, **kwargs)
 
     def watch_virtual_size(self) -> None:
         # the content grew (or shrank) in a layout: still following, to its end at once

@@ -8,10 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Input, Label, ListItem, ListView, Static
 
 from localthink.store.db import Conversation
-from localthink.tui.widgets.sizing import LaidOutOnce
+from localthink.tui.widgets.sizing import DrawnByLayout, LaidOutOnce
 
 
 class ChatTitle(LaidOutOnce, Label):
@@ -24,6 +25,14 @@ class ConversationItem(LaidOutOnce, ListItem):
     def __init__(self, conversation: Conversation) -> None:
         super().__init__(ChatTitle(conversation.title, markup=False))
         self.conversation = conversation
+
+
+class ChatList(DrawnByLayout, ListView):
+    """The chats, newest first. A chat put at the top, or another highlighted, draws the
+    items that moved or changed, not all of the list's rows (sizing.py): the highlight is
+    the items' own (ListItem.highlighted repaints each)."""
+
+    index = reactive[int | None](None, init=False, repaint=False)
 
 
 class Sidebar(Vertical):
@@ -50,7 +59,7 @@ class Sidebar(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Search chats (Ctrl+F)", id="search")
-        yield ListView(id="conversations")
+        yield ChatList(id="conversations")
         yield Static("", id="no-match", markup=False)
 
     def toggle(self) -> None:

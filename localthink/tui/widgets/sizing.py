@@ -33,6 +33,20 @@ class LaidOutOnce:
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
 
+class DrawnByLayout:
+    """Mixin for a container whose own lines (its background) stay the same as children
+    come, go or move in it: a layout it asks for draws those children (tui/screen.py), not
+    all of its own area again. A turn mounted in the chat drew all of the log (~2/3 of the
+    frame that shows a new chat's question), a chat put at the top of the list all of the
+    list (35 rows of the 40-row benchmark window, ~1 ms of its layout), beside llama.cpp's
+    threads. Must come before the Textual class among the bases."""
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, **kwargs):
+        if layout and not regions:
+            repaint = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, **kwargs)
+
+
 def rows_at(widget: Widget, width: int, viewport: Size) -> int:
     """The rows `widget` takes at `width` (margins left out), laid out or not yet: a turn
     just mounted is measured before the layout that places it (Textual measures so too)."""
