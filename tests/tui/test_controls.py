@@ -122,3 +122,11 @@ async def test_a_question_keeps_the_sidebar_items_and_highlights_its_chat(tmp_pa
         assert listed(app) == ["Oldest chat", "Why is the sky blue?", "Newest chat", "Middle chat"]
         assert items()[0] is before["Oldest chat"]
         assert highlighted() == ["Oldest chat"]
+
+        # a new chat from the one at the top: the list's index stays 0, and the chat it
+        # moved down was left highlighted beside the new one
+        await pilot.press("ctrl+n")
+        want = "Why do leaves fall?"
+        await ask(want)
+        assert listed(app)[:2] == [want, "Oldest chat"]
+        assert highlighted() == [want]

@@ -85,6 +85,10 @@ class Sidebar(Vertical):
         for i, item in enumerate(items):
             if item.conversation.id == current:
                 lv.index = i
+        # the index names a position: a chat put at the top where the highlighted one was
+        # left the index as it was, the highlight on the chat moved down, and none on the new
+        for i, item in enumerate(items):
+            item.highlighted = i == lv.index
 
     def _reuse(self, lv: ListView, conversations: list[Conversation]) -> list | None:
         """Keep the items already shown when the list only gained chats or moved some to
