@@ -19,6 +19,19 @@ def _question_top(app: ChatApp) -> int:
     return question.region.y - question.styles.margin.top - app.query_one(ChatLog).region.y
 
 
+def _count_layouts(app: ChatApp, monkeypatch) -> list[bool]:
+    """Per layout of the screen from now on, whether a reply was streaming."""
+    layouts: list[bool] = []
+    refresh_layout = ChatScreen._refresh_layout
+
+    def counted(screen, *args, **kwargs):
+        layouts.append(app.streaming is not None)
+        return refresh_layout(screen, *args, **kwargs)
+
+    monkeypatch.setattr(ChatScreen, "_refresh_layout", counted)
+    return layouts
+
+
 async def _ask(app, pilot, engine, question: str, answer: int, layouts: list) -> None:
     """Ask, let the reply pause in its answer, then run it to its end; `layouts` gets, per
     layout of the screen, whether the reply was streaming."""
@@ -50,14 +63,7 @@ async def test_a_question_in_a_tall_chat_goes_to_the_top_and_its_reply_grows_bel
         store.add_message(conv.id, "assistant", "It **keeps moving**:\n\n- trail\n- speed")
     engine = ScriptedEngine(THINK, piece_seconds=0.02)
     app = ChatApp(opener=scripted_opener(engine), store=store)
-    layouts: list[bool] = []
-    refresh_layout = ChatScreen._refresh_layout
-
-    def counted(screen, *args, **kwargs):
-        layouts.append(app.streaming is not None)
-        return refresh_layout(screen, *args, **kwargs)
-
-    monkeypatch.setattr(ChatScreen, "_refresh_layout", counted)
+    layouts = _count_layouts(app, monkeypatch)
     async with app.run_test(size=(100, 30)) as pilot:
         while app.session is None:
             await pilot.pause(0.02)
@@ -110,14 +116,7 @@ async def test_an_answer_without_thinking_takes_the_held_rows_in_the_layout_that
     # the answer's rows are reserved in that layout, not in another when it outgrows STEP
     engine = ScriptedEngine(ANSWER * 3, starts_inside=False, pause_at=2, piece_seconds=0.02)
     app = ChatApp(opener=scripted_opener(engine), store=Store(tmp_path / "c.db"))
-    layouts: list[bool] = []
-    refresh_layout = ChatScreen._refresh_layout
-
-    def counted(screen, *args, **kwargs):
-        layouts.append(app.streaming is not None)
-        return refresh_layout(screen, *args, **kwargs)
-
-    monkeypatch.setattr(ChatScreen, "_refresh_layout", counted)
+    layouts = _count_layouts(app, monkeypatch)
     async with app.run_test(size=(100, 30)) as pilot:
         while app.session is None:
             await pilot.pause(0.02)

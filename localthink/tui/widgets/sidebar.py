@@ -82,9 +82,9 @@ class Sidebar(Vertical):
             lv.clear()
             items = [ConversationItem(c) for c in conversations]
             lv.extend(items)
-        for i, item in enumerate(items):
-            if item.conversation.id == current:
-                lv.index = i
+        wanted = next((i for i, it in enumerate(items) if it.conversation.id == current), None)
+        if wanted is not None:
+            lv.index = wanted
         # the index names a position: a chat put at the top where the highlighted one was
         # left the index as it was, the highlight on the chat moved down, and none on the new
         for i, item in enumerate(items):
